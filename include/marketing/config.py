@@ -1,0 +1,130 @@
+"""The one config object: every setting, read once from the environment.
+
+Each field's environment variable, default and meaning are listed in the README's config table;
+`SETTINGS_DOC` below is that table's source, and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# (env var, default shown in the README, meaning)
+SETTINGS_DOC: list[tuple[str, str, str]] = [
+    ("WAREHOUSE_URL", "(unset: embedded Postgres)", "SQLAlchemy/libpq URL of the warehouse. Unset: an embedded Postgres 18 whose data lives in `WAREHOUSE_DIR`, started on demand."),
+    ("WAREHOUSE_DIR", "`<project>/.warehouse`", "Data directory of the embedded warehouse (git-ignored)."),
+    ("LANDING_URL", "`file://<project>/data/landing`", "Root of the landing zone; any scheme `ObjectStoragePath` understands (`s3://`, `gs://`, `file://`)."),
+    ("REPORTING_CURRENCY", "`USD`", "Currency that revenue and spend are converted to with `fx_rates`."),
+    ("REPORTING_TIMEZONE", "`UTC`", "Time zone that defines a conversion's and an fx rate's day."),
+    ("QUARANTINE_MAX_RATE", "`0.01`", "Share of a run's lines that may be quarantined before the quality check fails."),
+    ("MAX_FUTURE_HOURS", "`24`", "Events further in the future than this fail the quality check."),
+    ("INGEST_SCHEDULE", "`@hourly`", "Schedule of `marketing_ingest` (cron or preset)."),
+    ("OWN_DOMAINS", "(empty)", "Comma-separated domains of your own site: referrers on them count as direct."),
+    ("CHANNEL_RULES_FILE", "(packaged GA4 rules)", "TOML file with a replacement channel rule set (same shape as `include/marketing/data/channel_rules.toml`)."),
+    ("ATTRIBUTION_LOOKBACK_DAYS", "`30`", "Touches up to this many days before a conversion are eligible."),
+    ("ATTRIBUTION_HALF_LIFE_DAYS", "`7`", "Half-life of the `time_decay` model."),
+    ("ATTRIBUTION_POSITION_WEIGHTS", "`0.4,0.2,0.4`", "First, middle, last weights of `position_based`; must sum to 1."),
+    ("ATTRIBUTION_DIRECT_CHANNELS", "`Direct`", "Comma-separated channels that `last_non_direct` skips."),
+    ("ATTRIBUTION_UNATTRIBUTED_LABEL", "`Unattributed`", "Channel of a conversion with no eligible touch (e.g. `Direct` for GA parity)."),
+    ("ATTRIBUTION_CONVERSION_TYPES", "(empty: all)", "Comma-separated conversion types that are attributed."),
+    ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` with the read-only role)", "URL the dashboard reads the marts with; should be a read-only role."),
+]
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class AttributionParams:
+    """Model parameters; recorded with the results, a change forces a full recompute."""
+
+    lookback_days: int = 30
+    half_life_days: float = 7.0
+    position_weights: tuple[float, float, float] = (0.4, 0.2, 0.4)
+    direct_channels: tuple[str, ...] = ("Direct",)
+    unattributed_label: str = "Unattributed"
+    conversion_types: tuple[str, ...] = ()  # empty: every type
+    reporting_timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if self.lookback_days < 0:
+            raise ValueError(f"ATTRIBUTION_LOOKBACK_DAYS must be >= 0, got {self.lookback_days}")
+        if self.half_life_days <= 0:
+            raise ValueError(f"ATTRIBUTION_HALF_LIFE_DAYS must be > 0, got {self.half_life_days}")
+        weights = self.position_weights
+        if len(weights) != 3 or any(w < 0 for w in weights) or abs(sum(weights) - 1) > 1e-9:
+            raise ValueError(f"ATTRIBUTION_POSITION_WEIGHTS must be three weights >= 0 summing to 1, got {weights}")
+        ZoneInfo(self.reporting_timezone)  # raises on an unknown zone
+
+    def as_json(self) -> str:
+        """Canonical JSON, the form stored with the results."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.as_json().encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the platform; build it with `Settings.from_env()`."""
+
+    warehouse_url: str | None = None
+    warehouse_dir: Path = PROJECT_ROOT / ".warehouse"
+    landing_url: str = (PROJECT_ROOT / "data" / "landing").as_uri()
+    reporting_currency: str = "USD"
+    reporting_timezone: str = "UTC"
+    quarantine_max_rate: float = 0.01
+    max_future_hours: float = 24.0
+    ingest_schedule: str = "@hourly"
+    own_domains: tuple[str, ...] = ()
+    channel_rules_file: Path | None = None
+    attribution: AttributionParams = field(default_factory=AttributionParams)
+    dashboard_warehouse_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        """Read every setting from the environment (or the mapping given)."""
+        env = dict(os.environ if env is None else env)
+        get = lambda name: (env.get(name) or "").strip()  # noqa: E731 - empty counts as unset
+        defaults = cls()
+        base = AttributionParams()
+        tz = get("REPORTING_TIMEZONE") or defaults.reporting_timezone
+        weights = _csv(get("ATTRIBUTION_POSITION_WEIGHTS"))
+        try:
+            attribution = AttributionParams(
+                lookback_days=int(get("ATTRIBUTION_LOOKBACK_DAYS") or base.lookback_days),
+                half_life_days=float(get("ATTRIBUTION_HALF_LIFE_DAYS") or base.half_life_days),
+                position_weights=tuple(float(w) for w in weights) if weights else base.position_weights,
+                direct_channels=_csv(get("ATTRIBUTION_DIRECT_CHANNELS")) or base.direct_channels,
+                unattributed_label=get("ATTRIBUTION_UNATTRIBUTED_LABEL") or base.unattributed_label,
+                conversion_types=_csv(get("ATTRIBUTION_CONVERSION_TYPES")),
+                reporting_timezone=tz,
+            )
+            return cls(
+                warehouse_url=get("WAREHOUSE_URL") or None,
+                warehouse_dir=Path(get("WAREHOUSE_DIR") or defaults.warehouse_dir),
+                landing_url=get("LANDING_URL") or defaults.landing_url,
+                reporting_currency=(get("REPORTING_CURRENCY") or defaults.reporting_currency).upper(),
+                reporting_timezone=tz,
+                quarantine_max_rate=float(get("QUARANTINE_MAX_RATE") or defaults.quarantine_max_rate),
+                max_future_hours=float(get("MAX_FUTURE_HOURS") or defaults.max_future_hours),
+                ingest_schedule=get("INGEST_SCHEDULE") or defaults.ingest_schedule,
+                own_domains=tuple(d.lower() for d in _csv(get("OWN_DOMAINS"))),
+                channel_rules_file=Path(get("CHANNEL_RULES_FILE")) if get("CHANNEL_RULES_FILE") else None,
+                attribution=attribution,
+                dashboard_warehouse_url=get("DASHBOARD_WAREHOUSE_URL") or None,
+            )
+        except ValueError as exc:
+            raise ValueError(f"invalid setting: {exc}") from exc
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.reporting_timezone)

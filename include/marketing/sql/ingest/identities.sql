@@ -1,0 +1,52 @@
+-- Identity links carried by one file version (contract: People). For each anonymous_id the
+-- earliest event that carried both ids wins; ties are broken by the event's id.
+-- {raw_table} and {id_column} are filled in with quoted identifiers.
+create temp table relinked on commit drop as
+with links as (
+    select distinct on (anonymous_id)
+        anonymous_id, user_id, occurred_at as linked_at, {id_column} as link_event
+    from {raw_table}
+    where file_id = %(file_id)s and anonymous_id is not null and user_id is not null
+    order by anonymous_id, occurred_at, {id_column}
+),
+previous as (
+    select i.anonymous_id, i.user_id
+    from core.identities i
+    join links using (anonymous_id)
+),
+upserted as (
+    insert into core.identities as i (anonymous_id, user_id, linked_at, link_event, file_id)
+    select anonymous_id, user_id, linked_at, link_event, %(file_id)s
+    from links
+    on conflict (anonymous_id) do update
+        set user_id = excluded.user_id,
+            linked_at = excluded.linked_at,
+            link_event = excluded.link_event,
+            file_id = excluded.file_id
+        where (excluded.linked_at, excluded.link_event) < (i.linked_at, i.link_event)
+    returning i.anonymous_id, i.user_id
+)
+select upserted.anonymous_id, previous.user_id as old_user_id, upserted.user_id
+from upserted
+left join previous using (anonymous_id)
+where previous.user_id is distinct from upserted.user_id;
+
+-- Events of a newly linked device that carry no user_id now belong to the linked user.
+update core.touchpoints t
+set person_key = 'u:' || r.user_id
+from relinked r
+where t.anonymous_id = r.anonymous_id and t.user_id is null;
+
+update core.conversions c
+set person_key = 'u:' || r.user_id
+from relinked r
+where c.anonymous_id = r.anonymous_id and c.user_id is null;
+
+-- Every person who lost or gained touches gets all conversions recomputed.
+insert into ops.attribution_queue (kind, key, since, file_id)
+select distinct 'person', person_key, null::timestamptz, %(file_id)s
+from relinked
+cross join lateral (
+    values ('a:' || anonymous_id), ('u:' || user_id), ('u:' || old_user_id)
+) as keys (person_key)
+where person_key is not null;

