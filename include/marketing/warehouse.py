@@ -71,11 +71,16 @@ def connect(url: str, *, application_name: str = "marketing") -> psycopg2.extens
 
 @contextlib.contextmanager
 def connection(url: str) -> Iterator[psycopg2.extensions.connection]:
-    """A connection that commits on success, rolls back on error and is always closed."""
+    """A connection that is rolled back if still in a transaction on error, and always closed.
+
+    Transactions are the caller's: each unit of work commits (or uses `with conn:`) itself.
+    """
     conn = connect(url)
     try:
-        with conn:
-            yield conn
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
     finally:
         conn.close()
 

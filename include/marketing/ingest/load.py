@@ -200,9 +200,10 @@ def load_file(conn, landing: LandingFile, settings: Settings, classifier: Channe
             text = read_text(data, gzipped=landing.url.endswith(".gz"))
             ctx = _context(cur, settings, classifier, landing.feed)
             counts = {"total": 0, "loaded": 0}
+            lines = records(feed, text)  # raises UnreadableFile before COPY starts
 
             def valid_lines() -> Iterator[str]:
-                for number, raw_text, payload in records(feed, text):
+                for number, raw_text, payload in lines:
                     counts["total"] += 1
                     try:
                         if isinstance(payload, Reject):

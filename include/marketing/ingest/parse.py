@@ -190,7 +190,11 @@ def conversion_row(line: str, ctx: FeedContext) -> tuple:
 
 
 def _csv_rows(text: str, required: tuple[str, ...]) -> Iterator[tuple[int, str, dict[str, str] | Reject]]:
-    """CSV records as (line number, raw text, fields by header name or the Reject)."""
+    """CSV records as (line number, raw text, fields by header name or the Reject).
+
+    The header is checked before the first record is asked for, so an unusable file is
+    rejected whole before any of it is loaded.
+    """
     lines = text.splitlines()
     if not lines:
         raise UnreadableFile("empty file: no header row")
@@ -198,14 +202,18 @@ def _csv_rows(text: str, required: tuple[str, ...]) -> Iterator[tuple[int, str, 
     missing = [c for c in required if c not in header]
     if missing:
         raise UnreadableFile(f"header lacks column(s) {', '.join(missing)} (header: {lines[0]!r})")
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        values = next(csv.reader([line]))
-        if len(values) != len(header):
-            yield number, line, Reject(f"expected {len(header)} fields, got {len(values)}")
-        else:
-            yield number, line, dict(zip(header, values))
+
+    def rows() -> Iterator[tuple[int, str, dict[str, str] | Reject]]:
+        for number, line in enumerate(lines[1:], start=2):
+            if not line.strip():
+                continue
+            values = next(csv.reader([line]))
+            if len(values) != len(header):
+                yield number, line, Reject(f"expected {len(header)} fields, got {len(values)}")
+            else:
+                yield number, line, dict(zip(header, values))
+
+    return rows()
 
 
 def _optional_int(fields: dict[str, str], name: str) -> int | None:
@@ -276,13 +284,15 @@ FEED_RULES: dict[str, Feed] = {
 
 
 def records(feed: Feed, text: str) -> Iterator[tuple[int, str, object]]:
-    """(line number, raw text, payload) per non-blank line; payload is a line or CSV fields or a Reject."""
-    if feed.csv_header is None:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                yield number, line, line
-    else:
-        yield from _csv_rows(text, feed.csv_header)
+    """(line number, raw text, payload) per non-blank line; payload is a line, CSV fields or a Reject.
+
+    Raises UnreadableFile at once (not while iterating) for a file with no usable header.
+    """
+    if feed.csv_header is not None:
+        return _csv_rows(text, feed.csv_header)
+    return (
+        (number, line, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()
+    )
 
 
 def read_text(data: bytes, gzipped: bool) -> str:

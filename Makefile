@@ -1,0 +1,58 @@
+# Everything a user types. Needs only Python 3.11+ and make; `make install` bootstraps uv into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+UV_VERSION := 0.13.9
+export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
+
+.PHONY: help install lock test sample run demo report airflow bench migrate warehouse-stop clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(UV) || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install --python $(BIN)/python --quiet -r requirements.txt
+	$(UV) pip install --python $(BIN)/python --quiet --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed ## create .venv with every pinned dependency
+
+lock: ## recompile requirements.txt from requirements.in (the one source of truth)
+	test -x $(UV) || $(MAKE) install
+	$(UV) pip compile requirements.in -o requirements.txt --python-version 3.11 --quiet
+
+test: install ## run the whole test suite (embedded Postgres unless TEST_WAREHOUSE_URL is set)
+	$(BIN)/python -m pytest
+
+sample: install ## write 60 days of sample landing files to LANDING_URL
+	$(BIN)/python -m marketing sample --days $(or $(DAYS),60)
+
+run: install ## run the pipeline once, in-process: ingest, then attribution
+	$(BIN)/python -m marketing run
+
+report: install ## print ROAS by channel for every attribution model
+	$(BIN)/python -m marketing report
+
+demo: install ## first run: sample data, the pipeline, then ROAS by channel per model
+	$(BIN)/python -m marketing sample --days 60
+	$(BIN)/python -m marketing run
+	$(BIN)/python -m marketing report
+
+airflow: install ## start Airflow locally (airflow standalone) with the project's DAGs; Ctrl-C stops it
+	$(BIN)/python -m marketing airflow
+
+bench: install ## measure ingest and attribution speed (ratios side by side, one run)
+	$(BIN)/python -m marketing.bench
+
+migrate: install ## apply warehouse schema migrations
+	$(BIN)/python -m marketing migrate
+
+warehouse-stop: install ## stop the embedded warehouse
+	$(BIN)/python -m marketing warehouse-stop
+
+clean: ## remove the virtualenv, Airflow's local state and the landing files (not the warehouse)
+	rm -rf $(VENV) .airflow data/landing/touchpoints data/landing/conversions data/landing/ad_spend data/landing/fx_rates
