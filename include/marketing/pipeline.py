@@ -12,7 +12,7 @@ from urllib.parse import quote
 from marketing import migrate, quality
 from marketing.channels import ChannelClassifier
 from marketing.config import Settings
-from marketing.ingest.load import CHANGES, LandingFile, classifier_for, load_file, pending_files
+from marketing.ingest.load import CHANGES, LandingFile, classifier_for, load_feed, pending_files
 from marketing.ingest.parse import FEEDS
 from marketing.warehouse import connection
 
@@ -54,11 +54,9 @@ def discover(url: str, settings: Settings) -> list[dict]:
 
 def ingest_feed(url: str, settings: Settings, feed: str, files: Iterable[dict]) -> list[dict]:
     """Load the pending files of one feed, each in its own transaction."""
-    classifier = _classifier(settings)
     with connection(url) as conn:
-        return [
-            load_file(conn, LandingFile(**f), settings, classifier).as_dict() for f in files if f["feed"] == feed
-        ]
+        results = load_feed(conn, feed, [LandingFile(**f) for f in files], settings, _classifier(settings))
+        return [r.as_dict() for r in results]
 
 
 def changed_tables(results: Iterable[dict]) -> set[str]:

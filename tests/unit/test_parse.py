@@ -64,3 +64,18 @@ def test_bad_gzip_and_non_utf8_are_unreadable():
         read_text(b"not gzip", gzipped=True)
     with pytest.raises(UnreadableFile, match="UTF-8"):
         read_text("café".encode("latin-1"), gzipped=False)
+
+
+def test_copy_line_escapes_once_per_line_and_marks_nulls():
+    from marketing.ingest.parse import copy_line
+
+    assert copy_line(("a", None, "b\tc", "d\\e\nf")) == "a\t\\N\tb\\tc\td\\\\e\\nf"
+    assert copy_line(("x\x01y", None)) == "x\x01y\t\\N"  # a value holding the marker itself
+
+
+def test_a_value_with_nul_is_rejected_not_loaded():
+    from marketing.ingest.parse import copy_line
+
+    with pytest.raises(Reject, match="NUL"):
+        copy_line(("a\x00b", "c"))
+    assert copy_field("a\x00b") == "a\ufffdb"

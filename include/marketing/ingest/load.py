@@ -11,7 +11,8 @@ import hashlib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from psycopg2 import sql
 
 from marketing.channels import ChannelClassifier
 from marketing.config import Settings
-from marketing.ingest.parse import FEED_RULES, FEEDS, FeedContext, Reject, UnreadableFile, copy_field, read_text, records
+from marketing.ingest.parse import FEED_RULES, FEEDS, FeedContext, Reject, UnreadableFile, copy_field, copy_line, read_text, records
 
 log = logging.getLogger(__name__)
 
@@ -128,110 +129,140 @@ def pending_files(conn, landing_url: str) -> list[LandingFile]:
 
 
 class _CopyStream:
-    """A file-like object that feeds COPY from an iterator of text lines, in large chunks.
+    """A file-like object that feeds COPY from an iterator of text chunks.
 
-    Parsing runs in this process while Postgres ingests the previous chunk in its own,
-    so the two overlap on a 2-core machine.
+    Large reads keep the number of Python calls (and GIL hand-overs to the parsing thread)
+    small while Postgres ingests.
     """
 
-    def __init__(self, lines: Iterable[str], chunk: int = 1 << 16):
-        self._lines = iter(lines)
-        self._chunk = chunk
+    def __init__(self, chunks: Iterable[str]):
+        self._chunks = iter(chunks)
         self._buffer = ""
 
     def read(self, size: int = -1) -> str:
         parts, length = [self._buffer], len(self._buffer)
-        want = self._chunk if size is None or size < 0 else max(size, 1)
-        for line in self._lines:
-            parts.append(line)
-            length += len(line)
-            if length >= want:
+        for chunk in self._chunks:
+            parts.append(chunk)
+            length += len(chunk)
+            if 0 < size <= length:
                 break
         data = "".join(parts)
-        self._buffer = data[want:] if size and size > 0 else ""
-        return data[:want] if size and size > 0 else data
+        if size is None or size < 0:
+            self._buffer = ""
+            return data
+        self._buffer = data[size:]
+        return data[:size]
 
     readline = read
 
 
-def _copy(cur, table: str, columns: Iterable[str], lines: Iterable[str]) -> None:
+COPY_CHUNK = 1 << 23  # characters per read: few calls, bounded extra memory
+
+
+def _copy(cur, table: str, columns: Iterable[str], chunks: Iterable[str]) -> None:
     statement = sql.SQL("copy {} ({}) from stdin").format(
         sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    cur.copy_expert(statement.as_string(cur), _CopyStream(lines), size=1 << 16)
+    cur.copy_expert(statement.as_string(cur), _CopyStream(chunks), size=COPY_CHUNK)
 
 
-def _context(cur, settings: Settings, classifier: ChannelClassifier, feed: str) -> FeedContext:
+def feed_context(conn, settings: Settings, classifier: ChannelClassifier, feed: str) -> FeedContext:
+    """What a feed's line rules need from the warehouse: the fx rates known so far.
+
+    Read once per feed: rates are never deleted, so a rate that arrives meanwhile can only
+    cause a line to be quarantined (and reloaded on re-delivery), never a missing rate.
+    """
     fx_known: frozenset = frozenset()
     if feed in ("conversions", "ad_spend"):
-        cur.execute("select date, currency from core.fx_rates")
-        fx_known = frozenset(cur.fetchall())
+        with conn.cursor() as cur:
+            cur.execute("select date, currency from core.fx_rates")
+            fx_known = frozenset(cur.fetchall())
+        conn.commit()
     return FeedContext(classifier, settings.reporting_currency, settings.tz, fx_known)
 
 
-def _read(url: str) -> bytes:
-    with ObjectStoragePath(url).open("rb") as handle:
-        return handle.read()
+@dataclass
+class ParsedFile:
+    """A landing file read and checked, ready to commit: no database needed to make one."""
+
+    landing: LandingFile
+    size: int
+    checksum: str
+    rows: list[str]  # "line_number\tcolumns…\n" per valid line (file_id is prefixed at COPY)
+    quarantined: list[tuple[int | None, str | None, str]]
+    rows_total: int
+    unreadable: bool
 
 
-def load_file(conn, landing: LandingFile, settings: Settings, classifier: ChannelClassifier) -> FileResult:
-    """Load one landing file (or skip it when these exact bytes are loaded already)."""
-    data = _read(landing.url)
-    checksum = hashlib.sha256(data).hexdigest()
+def parse_file(landing: LandingFile, ctx: FeedContext) -> ParsedFile:
+    """Read a landing file and apply its feed's line rules to every line."""
+    with ObjectStoragePath(landing.url).open("rb") as handle:
+        data = handle.read()
     feed = FEED_RULES[landing.feed]
-    result = FileResult(landing.feed, landing.url, "loaded")
+    parsed = ParsedFile(landing, len(data), hashlib.sha256(data).hexdigest(), [], [], 0, False)
+    try:
+        lines = records(feed, read_text(data, gzipped=landing.url.endswith(".gz")))
+    except UnreadableFile as exc:
+        parsed.unreadable = True
+        parsed.quarantined.append((None, None, str(exc)))
+        return parsed
+    rows, quarantined, row = parsed.rows, parsed.quarantined, feed.row
+    for number, raw_text, payload in lines:
+        parsed.rows_total += 1
+        try:
+            if isinstance(payload, Reject):
+                raise payload
+            rows.append(f"{number}\t{copy_line(row(payload, ctx))}\n")
+        except Reject as exc:
+            quarantined.append((number, raw_text, str(exc)))
+    return parsed
+
+
+def _with_file_id(file_id: int, rows: list[str]) -> Iterator[str]:
+    prefix = f"{file_id}\t"
+    batch = 20_000
+    for start in range(0, len(rows), batch):
+        yield prefix + prefix.join(rows[start:start + batch])
+
+
+def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
+    """Load a parsed file in one transaction, or skip it when these exact bytes are loaded."""
+    landing, feed = parsed.landing, FEED_RULES[parsed.landing.feed]
+    result = FileResult(landing.feed, landing.url, "unreadable" if parsed.unreadable else "loaded")
     with conn, conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (INGEST_LOCK,))
+        # Sorting a file's rows for the merge should not spill. And a commit lost in a crash is
+        # safe to lose: data and manifest row go together, so the file is simply loaded again.
+        cur.execute("set local work_mem = '128MB'; set local synchronous_commit = off")
         cur.execute(
             "select checksum from ops.load_manifest where path = %s order by file_id desc limit 1", (landing.url,)
         )
         previous = cur.fetchone()
-        if previous and previous[0] == checksum:
+        if previous and previous[0] == parsed.checksum:
             result.status = "unchanged"
             return result
         restated = previous is not None
         cur.execute(
-            "insert into ops.load_manifest (feed, path, size, checksum) values (%s, %s, %s, %s) returning file_id",
-            (landing.feed, landing.url, len(data), checksum),
+            "insert into ops.load_manifest (feed, path, size, checksum, rows_total, rows_loaded, rows_quarantined)"
+            " values (%s, %s, %s, %s, %s, %s, %s) returning file_id",
+            (landing.feed, landing.url, parsed.size, parsed.checksum, parsed.rows_total, len(parsed.rows),
+             len(parsed.quarantined)),
         )
         file_id = result.file_id = cur.fetchone()[0]
-        quarantined: list[tuple] = []
-        try:
-            text = read_text(data, gzipped=landing.url.endswith(".gz"))
-            ctx = _context(cur, settings, classifier, landing.feed)
-            counts = {"total": 0, "loaded": 0}
-            lines = records(feed, text)  # raises UnreadableFile before COPY starts
-
-            def valid_lines() -> Iterator[str]:
-                for number, raw_text, payload in lines:
-                    counts["total"] += 1
-                    try:
-                        if isinstance(payload, Reject):
-                            raise payload
-                        row = feed.row(payload, ctx)
-                    except Reject as exc:
-                        quarantined.append((number, raw_text, str(exc)))
-                        continue
-                    counts["loaded"] += 1
-                    yield f"{file_id}\t{number}\t" + "\t".join(map(copy_field, row)) + "\n"
-
-            _copy(cur, f"raw.{feed.name}", ("file_id", "line_number", *feed.columns), valid_lines())
-            result.rows_total, result.rows_loaded = counts["total"], counts["loaded"]
-        except UnreadableFile as exc:
-            result.status = "unreadable"
-            quarantined = [(None, None, str(exc))]
-            result.rows_total = 0
-        if quarantined:
+        result.rows_total, result.rows_loaded = parsed.rows_total, len(parsed.rows)
+        result.rows_quarantined = len(parsed.quarantined)
+        if parsed.rows:
+            _copy(cur, f"raw.{feed.name}", ("file_id", "line_number", *feed.columns), _with_file_id(file_id, parsed.rows))
+        if parsed.quarantined:
             _copy(
                 cur,
                 "ops.quarantine",
                 ("file_id", "feed", "path", "line_number", "raw_text", "reason"),
                 (
                     "\t".join(map(copy_field, (file_id, landing.feed, landing.url, n, t, why))) + "\n"
-                    for n, t, why in quarantined
+                    for n, t, why in parsed.quarantined
                 ),
             )
-        result.rows_quarantined = len(quarantined)
         params = {
             "file_id": file_id,
             "path": landing.url,
@@ -241,7 +272,7 @@ def load_file(conn, landing: LandingFile, settings: Settings, classifier: Channe
         if restated:
             result.status = "restated" if result.status == "loaded" else result.status
             cur.execute(sql_text(f"{feed.name}_restate"), params)
-        if result.rows_loaded:
+        if parsed.rows:
             if feed.name in ("touchpoints", "conversions"):
                 id_column = "event_id" if feed.name == "touchpoints" else "conversion_id"
                 cur.execute(
@@ -251,12 +282,8 @@ def load_file(conn, landing: LandingFile, settings: Settings, classifier: Channe
                     params,
                 )
             cur.execute(sql_text(feed.name), params)
-        if result.rows_loaded or restated:
+        if parsed.rows or restated:
             result.changed = list(CHANGES[feed.name])
-        cur.execute(
-            "update ops.load_manifest set rows_total = %s, rows_loaded = %s, rows_quarantined = %s where file_id = %s",
-            (result.rows_total, result.rows_loaded, result.rows_quarantined, file_id),
-        )
     log.info(
         "%s %s: %d lines, %d loaded, %d quarantined",
         result.status, landing.url, result.rows_total, result.rows_loaded, result.rows_quarantined,
@@ -264,15 +291,33 @@ def load_file(conn, landing: LandingFile, settings: Settings, classifier: Channe
     return result
 
 
+def load_file(conn, landing: LandingFile, settings: Settings, classifier: ChannelClassifier) -> FileResult:
+    """Load one landing file (or skip it when these exact bytes are loaded already)."""
+    ctx = feed_context(conn, settings, classifier, landing.feed)
+    return commit_file(conn, parse_file(landing, ctx), settings)
+
+
 def load_feed(conn, feed: str, files: Iterable[LandingFile], settings: Settings, classifier: ChannelClassifier) -> list[FileResult]:
-    """Load the pending files of one feed, oldest folder first; each file commits on its own."""
-    return [load_file(conn, f, settings, classifier) for f in files if f.feed == feed]
+    """Load the pending files of one feed in order, each in its own transaction.
+
+    The next file is parsed in a second thread while Postgres merges the current one (the
+    driver releases the GIL while it waits), so both cores work.
+    """
+    files = [f for f in files if f.feed == feed]
+    if not files:
+        return []
+    ctx = feed_context(conn, settings, classifier, feed)
+    results = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"parse-{feed}") as pool:
+        upcoming = pool.submit(parse_file, files[0], ctx)
+        for following in [*files[1:], None]:
+            parsed = upcoming.result()
+            if following is not None:
+                upcoming = pool.submit(parse_file, following, ctx)
+            results.append(commit_file(conn, parsed, settings))
+    return results
 
 
 def classifier_for(settings: Settings) -> ChannelClassifier:
     """The channel classifier the settings ask for."""
     return ChannelClassifier.load(settings.channel_rules_file, settings.own_domains)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)

@@ -135,7 +135,6 @@ create table core.touchpoints (
     line_number  integer     not null
 );
 create index touchpoints_person on core.touchpoints (person_key, occurred_at);
-create index touchpoints_anonymous on core.touchpoints (anonymous_id) where user_id is null;
 
 create table core.conversions (
     conversion_id    text        primary key,
@@ -152,7 +151,6 @@ create table core.conversions (
     line_number      integer     not null
 );
 create index conversions_person on core.conversions (person_key, occurred_at);
-create index conversions_anonymous on core.conversions (anonymous_id) where user_id is null;
 create index conversions_occurred on core.conversions (occurred_at);
 
 create table core.ad_spend (

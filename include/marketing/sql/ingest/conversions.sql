@@ -2,7 +2,7 @@
 -- wins. Revenue is converted to the reporting currency with the rate of the conversion's own
 -- day (in the reporting time zone); lines without a rate were quarantined before this.
 with incoming as (
-    select
+    select distinct on (r.conversion_id)
         r.conversion_id,
         r.occurred_at,
         coalesce('u:' || r.user_id, 'u:' || i.user_id, 'a:' || r.anonymous_id) as person_key,
@@ -20,7 +20,7 @@ with incoming as (
         on fx.currency = r.currency
         and fx.date = (r.occurred_at at time zone %(tz)s)::date
     where r.file_id = %(file_id)s
-    order by r.line_number
+    order by r.conversion_id, r.line_number
 ),
 inserted as (
     insert into core.conversions (

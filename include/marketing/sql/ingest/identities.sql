@@ -31,16 +31,21 @@ from upserted
 left join previous using (anonymous_id)
 where previous.user_id is distinct from upserted.user_id;
 
--- Events of a newly linked device that carry no user_id now belong to the linked user.
+-- Events of a newly linked device that carry no user_id now belong to the linked user. They
+-- are found through the person index: until now their key was the device's or the old user's.
 update core.touchpoints t
 set person_key = 'u:' || r.user_id
 from relinked r
-where t.anonymous_id = r.anonymous_id and t.user_id is null;
+where t.person_key in ('a:' || r.anonymous_id, 'u:' || r.old_user_id)
+  and t.anonymous_id = r.anonymous_id
+  and t.user_id is null;
 
 update core.conversions c
 set person_key = 'u:' || r.user_id
 from relinked r
-where c.anonymous_id = r.anonymous_id and c.user_id is null;
+where c.person_key in ('a:' || r.anonymous_id, 'u:' || r.old_user_id)
+  and c.anonymous_id = r.anonymous_id
+  and c.user_id is null;
 
 -- Every person who lost or gained touches gets all conversions recomputed.
 insert into ops.attribution_queue (kind, key, since, file_id)

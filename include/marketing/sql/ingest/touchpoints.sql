@@ -1,8 +1,9 @@
 -- Merge one file version's touchpoints into core: one row per event_id, the first loaded wins
 -- (within the file, its first line). Persons whose paths got new touches are queued for
--- attribution from their earliest new touch on.
+-- attribution from their earliest new touch on. Rows go in event_id order, which keeps the
+-- primary-key inserts local in the index.
 with incoming as (
-    select
+    select distinct on (r.event_id)
         r.event_id,
         r.occurred_at,
         coalesce('u:' || r.user_id, 'u:' || i.user_id, 'a:' || r.anonymous_id) as person_key,
@@ -17,7 +18,7 @@ with incoming as (
     from raw.touchpoints r
     left join core.identities i on r.user_id is null and i.anonymous_id = r.anonymous_id
     where r.file_id = %(file_id)s
-    order by r.line_number
+    order by r.event_id, r.line_number
 ),
 inserted as (
     insert into core.touchpoints (

@@ -1,0 +1,122 @@
+"""`make bench`: speed figures as ratios measured side by side in one run (this machine is noisy).
+
+- ingest: rows/s of the whole ingest of >= 1M touchpoints (parse, validate, classify, COPY to
+  raw, merge into core, quarantine, manifest) next to a bare COPY of the same rows into an
+  empty table, in the same database; target ratio >= 0.6.
+- attribution: see `marketing.attribution_bench` (full run at 1M conversions, incremental days
+  at 30/60/120 days of history).
+Nothing here asserts a time; it prints what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from marketing.config import Settings
+from marketing.migrate import upgrade
+from marketing.pipeline import ingest_all
+from marketing.sample import generate
+from marketing.warehouse import connect, resolve_url, with_database
+
+
+def scratch_database(server_url: str, name: str) -> str:
+    """Create (or recreate) an empty database for a benchmark and return its URL."""
+    admin = connect(server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+        cur.execute(f'create database "{name}"')
+    admin.close()
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    admin = connect(server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+    admin.close()
+
+
+def bench_ingest(server_url: str, touchpoints: int = 1_000_000, days: int = 6) -> dict:
+    """Whole-ingest rate vs bare COPY rate of the same touchpoint rows, in one database."""
+    work = Path(tempfile.mkdtemp(prefix="mkt-bench-"))
+    try:
+        generated = work / "generated"
+        generate(generated.as_uri(), days=days, touchpoints_per_day=touchpoints // days, seed=11,
+                 bad_line_rate=0.001, end_date=date.today() - timedelta(days=1))
+        landing = work / "landing"
+        landing.mkdir()
+        shutil.move(str(generated / "touchpoints"), str(landing / "touchpoints"))
+        size = sum(p.stat().st_size for p in (landing / "touchpoints").rglob("*") if p.is_file())
+        url = scratch_database(server_url, "mkt_bench_ingest")
+        upgrade(url)
+        settings = Settings.from_env({**os.environ, "LANDING_URL": landing.as_uri()})
+
+        started = time.perf_counter()
+        results = ingest_all(url, settings)
+        ingest_seconds = time.perf_counter() - started
+        rows = sum(r["rows_loaded"] for r in results)
+
+        conn = connect(url)
+        with conn.cursor() as cur:
+            buffer = io.StringIO()
+            cur.copy_expert("copy raw.touchpoints to stdout", buffer)
+            buffer.seek(0)
+            cur.execute("create table public.bare_copy (like raw.touchpoints)")
+            conn.commit()
+            started = time.perf_counter()
+            cur.copy_expert("copy public.bare_copy from stdin", buffer, size=1 << 16)
+            conn.commit()
+            copy_seconds = time.perf_counter() - started
+        conn.close()
+        drop_database(server_url, "mkt_bench_ingest")
+        return {
+            "rows": rows,
+            "files": len(results),
+            "megabytes": size / 1e6,
+            "ingest_seconds": ingest_seconds,
+            "ingest_rows_per_s": rows / ingest_seconds,
+            "copy_seconds": copy_seconds,
+            "copy_rows_per_s": rows / copy_seconds,
+            "ratio": copy_seconds / ingest_seconds,
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="marketing.bench", description=__doc__)
+    parser.add_argument("--touchpoints", type=int, default=1_000_000)
+    parser.add_argument("--skip-attribution", action="store_true")
+    args = parser.parse_args(argv)
+    server_url = resolve_url(Settings.from_env())
+    with connect(server_url) as conn, conn.cursor() as cur:
+        cur.execute("show server_version")
+        version = cur.fetchone()[0]
+    print(f"warehouse: PostgreSQL {version}; {os.cpu_count()} cores")
+
+    ingest = bench_ingest(server_url, args.touchpoints)
+    print(
+        f"ingest: {ingest['rows']:,} touchpoints in {ingest['files']} files ({ingest['megabytes']:.0f} MB)\n"
+        f"  whole ingest   {ingest['ingest_seconds']:7.2f} s  {ingest['ingest_rows_per_s']:>10,.0f} rows/s\n"
+        f"  bare COPY      {ingest['copy_seconds']:7.2f} s  {ingest['copy_rows_per_s']:>10,.0f} rows/s\n"
+        f"  ingest / bare COPY = {ingest['ratio']:.2f}  (target >= 0.60)",
+        flush=True,
+    )
+    if not args.skip_attribution:
+        from marketing.attribution_bench import main as attribution_main
+
+        attribution_main(server_url)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
