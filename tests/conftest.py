@@ -13,13 +13,20 @@ import uuid
 import warnings
 from pathlib import Path
 
-import psycopg2
-import pytest
-
-from marketing import migrate
-from marketing.warehouse import connect, libpq_dsn, socket_url, with_database
-
 REPO = Path(__file__).resolve().parents[1]
+
+# Airflow reads its config when first imported: give the test session its own home (metadata
+# SQLite, logs) before anything imports it, so tests never touch ~/airflow.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="mkt-test-airflow-")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
+
+import psycopg2  # noqa: E402
+import pytest  # noqa: E402
+
+from marketing import migrate  # noqa: E402
+from marketing.warehouse import connect, libpq_dsn, socket_url, with_database  # noqa: E402
 
 
 def _admin(url: str):

@@ -55,10 +55,10 @@ def copy_line(values: tuple) -> str:
     Postgres text can never hold, so a value with one is rejected) and NULLs marked with
     \\x01, then the markers become tabs and \\N after escaping.
     """
-    line = "\x00".join("\x01" if v is None else v for v in values)
+    line = "\x00".join([v if v is not None else "\x01" for v in values])
     if line.count("\x00") != len(values) - 1:
         raise Reject("contains a NUL character (\\u0000), which text columns cannot hold")
-    if "\x01" in line and line.count("\x01") != sum(v is None for v in values):
+    if line.count("\x01") != values.count(None):
         return "\t".join(map(copy_field, values))  # a value holds \x01 itself: escape field by field
     if "\\" in line:
         line = line.replace("\\", "\\\\")
@@ -181,7 +181,9 @@ def touchpoint_row(line: str, ctx: FeedContext) -> tuple:
     occurred_at = _timestamp(obj)
     anonymous_id, user_id = _ids(obj)
     referrer, page_url = _text(obj, "referrer"), _text(obj, "page_url")
-    utm = [_text(obj, name) for name in UTM_FIELDS]
+    utm = [obj.get(name) for name in UTM_FIELDS]
+    if not all(value is None or type(value) is str for value in utm) or "" in utm:
+        utm = [_text(obj, name) for name in UTM_FIELDS]
     if None in utm and page_url and "utm_" in page_url:
         from_url = _utm_from_page_url(page_url)
         utm = [value if value is not None else from_url.get(name) for name, value in zip(UTM_FIELDS, utm)]

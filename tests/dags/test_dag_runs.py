@@ -1,0 +1,103 @@
+"""Real Airflow DAG runs (`dag.test()`) of marketing_ingest and marketing_attribution."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+from marketing.warehouse import airflow_conn_uri
+
+from integration.landing import Landing, conversion, touch
+
+pytestmark = [pytest.mark.integration, pytest.mark.airflow]
+
+REPO_DAGS = os.environ["AIRFLOW__CORE__DAGS_FOLDER"]
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's own metadata database (SQLite in the session's AIRFLOW_HOME)."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+
+
+def load_dag(name: str):
+    """Import a DAG file afresh, so it reads the settings of this test's environment."""
+    spec = importlib.util.spec_from_file_location(f"{name}_{os.urandom(4).hex()}", f"{REPO_DAGS}/{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, f"{name}_dag")
+
+
+@pytest.fixture
+def airflow_env(airflow_db, warehouse_url, tmp_path, monkeypatch):
+    landing = Landing(tmp_path / "landing")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", airflow_conn_uri(warehouse_url))
+    monkeypatch.setenv("LANDING_URL", landing.url)
+    return landing
+
+
+def states(run) -> dict[str, str]:
+    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def write_day(landing: Landing) -> None:
+    landing.write("touchpoints", "2026-01-01", "t.jsonl", [
+        touch("e1", "2026-01-01T08:00:00Z", utm_source="google", utm_medium="cpc", utm_campaign="brand"),
+        touch("e2", "2026-01-01T09:00:00Z", referrer="https://www.google.com/"),
+    ])
+    landing.write("conversions", "2026-01-01", "c.jsonl", [conversion("c1", "2026-01-01T10:00:00Z", 50, "USD")])
+    landing.write("ad_spend", "2026-01-01", "s.csv",
+                  ["date,source,medium,campaign,spend,currency", "2026-01-01,google,cpc,brand,20,USD"])
+
+
+def test_ingest_dag_run_loads_files_and_publishes_only_changed_tables(airflow_env, db):
+    write_day(airflow_env)
+    run = load_dag("marketing_ingest").test()
+    assert str(run.state) == "success", states(run)
+    got = states(run)
+    assert got["publish_touchpoints"] == got["publish_conversions"] == got["publish_ad_spend"] == "success"
+    assert got["publish_identities"] == "success"  # touchpoint and conversion loads can link identities
+    assert got["publish_fx_rates"] == "skipped"  # no fx file was delivered
+    with db.cursor() as cur:
+        cur.execute("select count(*) from core.touchpoints")
+        assert cur.fetchone()[0] == 2
+
+    again = load_dag("marketing_ingest").test()
+    assert str(again.state) == "success"
+    assert {k: v for k, v in states(again).items() if k.startswith("publish_")} == {
+        f"publish_{t}": "skipped" for t in ("touchpoints", "conversions", "ad_spend", "identities", "fx_rates")}
+
+
+def test_ingest_dag_fails_its_quality_task_but_keeps_the_good_rows(airflow_env, db):
+    airflow_env.write("touchpoints", "2026-01-01", "bad.jsonl", [touch("e1", "2026-01-01T08:00:00Z"), "x", "y"])
+    run = load_dag("marketing_ingest").test()
+    got = states(run)
+    assert got["check_quality"] == "failed" and got["load_touchpoints"] == "success"
+    assert got["publish_touchpoints"] == "success"
+    with db.cursor() as cur:
+        cur.execute("select event_id from core.touchpoints")
+        assert cur.fetchall() == [("e1",)]
+
+
+def test_attribution_dag_run_builds_the_marts_and_a_second_run_does_no_work(airflow_env, db):
+    write_day(airflow_env)
+    assert str(load_dag("marketing_ingest").test().state) == "success"
+    run = load_dag("marketing_attribution").test()
+    assert str(run.state) == "success", states(run)
+    with db.cursor() as cur:
+        cur.execute("select model, sum(revenue_credit) from marts.attribution_credits group by model")
+        assert {model: float(total) for model, total in cur.fetchall()} == {
+            m: 50.0 for m in ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")}
+        cur.execute("select count(*) from ops.attribution_runs")
+        runs_before = cur.fetchone()[0]
+    db.commit()
+    assert str(load_dag("marketing_attribution").test().state) == "success"
+    with db.cursor() as cur:
+        cur.execute("select conversions_recomputed from ops.attribution_runs order by run_id desc limit 1")
+        assert cur.fetchone()[0] == 0
+        cur.execute("select count(*) from ops.attribution_runs")
+        assert cur.fetchone()[0] == runs_before + 1
