@@ -38,7 +38,7 @@ report: install ## print ROAS by channel for every attribution model
 	$(BIN)/python -m marketing report
 
 demo: install ## first run: sample data, the pipeline, then ROAS by channel per model
-	$(BIN)/python -m marketing sample --days 60
+	$(BIN)/python -m marketing sample --days 60 --touchpoints-per-day 10000
 	$(BIN)/python -m marketing run
 	$(BIN)/python -m marketing report
 

