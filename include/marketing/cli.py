@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("warehouse-url", help="print the warehouse URL (starts the embedded one)")
     sub.add_parser("warehouse-stop", help="stop the embedded warehouse")
     sub.add_parser("airflow-env", help="print the environment `make airflow` uses, as shell exports")
+    sub.add_parser("airflow", help="run Airflow locally (airflow standalone) with the project's DAGs; Ctrl-C stops it")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -122,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warehouse at revision {upgrade(url)}")
     elif args.command == "run":
         return run_dags(settings, url)
+    elif args.command == "airflow":
+        from marketing.local_airflow import serve_forever
+
+        return serve_forever(settings, url)
     elif args.command == "report":
         _report(url, settings)
     return 0

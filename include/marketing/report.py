@@ -34,7 +34,8 @@ def roas_by_model(url: str, settings: Settings) -> str:
             totals = [totals[0] + spend, totals[1] + conversions, totals[2] + revenue]
             out.append(
                 f"{channel:<26}{_money(spend):>14}{conversions:>13,.1f}{_money(revenue):>15}"
-                f"{'' if roas is None else f'{roas:.2f}':>8}{_money(cpa):>10}"
+                # no spend: no cost per acquisition to speak of (the marts say 0, which misleads)
+                f"{'' if roas is None else f'{roas:.2f}':>8}{_money(cpa if spend else None):>10}"
             )
         roas = totals[2] / totals[0] if totals[0] else None
         out.append(
