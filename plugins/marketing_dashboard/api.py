@@ -1,0 +1,149 @@
+"""The Marketing dashboard's FastAPI app, mounted by Airflow's API server under /marketing.
+
+Every route, the page and its static files included, needs a valid Airflow token (the UI's
+`_token` cookie or an `Authorization: Bearer` header) of a user allowed to use the Airflow
+UI: Airflow's own `requires_access_view` dependency checks both (401/403 otherwise).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import psycopg2
+from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
+from airflow.api_fastapi.core_api.security import requires_access_view
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import FileResponse, JSONResponse
+
+from marketing.attribution import MODELS
+from marketing.config import Settings
+
+from marketing_dashboard import params
+from marketing_dashboard.params import Period
+from marketing_dashboard.queries import reader
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("static").resolve()
+DAG_IDS = ("marketing_ingest", "marketing_attribution")
+DEFAULT_DAYS = 28  # the period the page opens with, ending on the last day with results
+
+app = FastAPI(
+    title="Marketing dashboard",
+    description="ROAS, attributed revenue, spend and freshness from the warehouse marts.",
+    dependencies=[Depends(requires_access_view(AccessView.WEBSITE))],
+    # FastAPI serves its docs outside the dependencies above, so they would be open: none.
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+)
+
+PeriodDep = Annotated[Period, Depends(params.period)]
+ModelDep = Annotated[str, Depends(params.model)]
+ModelsDep = Annotated[tuple[str, ...], Depends(params.models)]
+
+
+@app.exception_handler(psycopg2.Error)
+def warehouse_error(request: Request, exc: psycopg2.Error) -> JSONResponse:
+    """The warehouse is down, not migrated, or refuses the reader: 503 with the reason."""
+    log.exception("marketing dashboard: warehouse query failed")
+    message = (exc.pgerror or str(exc)).strip()
+    reason = message.splitlines()[0] if message else type(exc).__name__
+    return JSONResponse(
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        content={"detail": f"the warehouse could not be read: {reason}"},
+    )
+
+
+@app.get("/", include_in_schema=False)
+def index() -> FileResponse:
+    """The dashboard page."""
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+@app.get("/static/{path:path}", include_in_schema=False)
+def static(path: str) -> FileResponse:
+    """The page's scripts, styles and the vendored chart library (no CDN)."""
+    file = (STATIC / path).resolve()
+    if not file.is_relative_to(STATIC) or not file.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no static file {path!r}")
+    return FileResponse(file)
+
+
+@app.get("/api/options")
+def options() -> dict:
+    """Models, reporting currency, the days the marts hold, and the period the page opens with."""
+    dates = reader().one("data_dates") or {}
+    first, last = dates.get("first_date"), dates.get("last_date")
+    default_start = None
+    if first and last:  # ISO days compare as strings
+        default_start = max(first, (date.fromisoformat(last) - timedelta(days=DEFAULT_DAYS - 1)).isoformat())
+    return {
+        "models": list(MODELS),
+        "currency": Settings.from_env().reporting_currency,
+        "first_date": first,
+        "last_date": last,
+        "default_start": default_start,
+        "default_end": last,
+    }
+
+
+@app.get("/api/channels")
+def channels(period: PeriodDep, models: ModelsDep) -> dict:
+    """Spend, attributed revenue, ROAS and CPA by channel for one model or all (`model=all`).
+
+    ROAS is Σ attributed_revenue / Σ spend over the period. `totals` has each model's
+    all-channel figures.
+    """
+    rows = reader().rows("roas_by_channel", {"start": period.start, "end": period.end, "models": list(models)})
+    return {
+        **_period(period),
+        "models": list(models),
+        "rows": [r for r in rows if r["channel"] is not None],
+        "totals": [{k: v for k, v in r.items() if k != "channel"} for r in rows if r["channel"] is None],
+    }
+
+
+@app.get("/api/daily")
+def daily(period: PeriodDep, model: ModelDep) -> dict:
+    """Spend and attributed revenue per day and channel under one model, days without rows as 0."""
+    rows = reader().rows("daily_by_channel", {"start": period.start, "end": period.end, "model": model})
+    days = [d.isoformat() for d in period.days]
+    position = {day: i for i, day in enumerate(days)}
+    series: dict[str, dict] = {}
+    for row in rows:
+        s = series.setdefault(row["channel"], {
+            "channel": row["channel"], "spend": [0.0] * len(days), "attributed_revenue": [0.0] * len(days)})
+        s["spend"][position[row["date"]]] = row["spend"]
+        s["attributed_revenue"][position[row["date"]]] = row["attributed_revenue"]
+    return {**_period(period), "model": model, "dates": days, "series": list(series.values())}
+
+
+@app.get("/api/campaigns")
+def campaigns(period: PeriodDep, model: ModelDep) -> dict:
+    """One row per (channel, campaign): spend, attributed conversions and revenue, ROAS, CPA."""
+    rows = reader().rows("campaigns", {"start": period.start, "end": period.end, "model": model})
+    return {**_period(period), "model": model, "rows": rows}
+
+
+@app.get("/api/freshness")
+def freshness() -> dict:
+    """Newest file per feed, the last attribution run, rows in quarantine, links to the DAG runs."""
+    db = reader()
+    loads = db.rows("last_loads")
+    return {
+        "last_file": max(loads, key=lambda r: r["loaded_at"], default=None),
+        "last_loads": loads,
+        "last_attribution_run": db.one("last_attribution_run"),
+        "quarantine": db.one("quarantine"),
+        # Relative to this page (<base>/marketing/), so they hold behind a path prefix too.
+        "dag_runs": {dag_id: f"../dags/{dag_id}/runs" for dag_id in DAG_IDS},
+    }
+
+
+def _period(period: Period) -> dict:
+    return {"start": period.start.isoformat(), "end": period.end.isoformat(),
+            "currency": Settings.from_env().reporting_currency}

@@ -1,0 +1,77 @@
+"""Query parameters of the dashboard API, checked before any query runs (400 with a message)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from fastapi import HTTPException, Query, status
+
+from marketing.attribution import MODELS
+
+ALL_MODELS = "all"
+MAX_PERIOD_DAYS = 3 * 366  # bounds the work one request can ask for
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)  # fromisoformat alone also takes 20240331, 2024-W13-7
+
+
+def bad_request(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_400_BAD_REQUEST, detail=message)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed range of days (in the reporting time zone, like the marts' `date`)."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+def parse_day(name: str, value: str | None) -> date:
+    """A YYYY-MM-DD query parameter."""
+    if not value:
+        raise bad_request(f"{name} is required, as a date YYYY-MM-DD")
+    try:
+        if not DAY.fullmatch(value):
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise bad_request(f"{name}={value[:40]!r} is not a date; expected YYYY-MM-DD, e.g. 2024-03-31") from None
+
+
+def period(
+    start: str | None = Query(None, description="First day, YYYY-MM-DD (inclusive)"),
+    end: str | None = Query(None, description="Last day, YYYY-MM-DD (inclusive)"),
+) -> Period:
+    """The `start`/`end` parameters as a Period (FastAPI dependency)."""
+    first, last = parse_day("start", start), parse_day("end", end)
+    if first > last:
+        raise bad_request(f"start ({first}) is after end ({last})")
+    if (last - first).days + 1 > MAX_PERIOD_DAYS:
+        raise bad_request(f"the period may span at most {MAX_PERIOD_DAYS} days, got {(last - first).days + 1}")
+    return Period(first, last)
+
+
+def _check_model(value: str | None, allowed: tuple[str, ...]) -> str:
+    if not value:
+        raise bad_request(f"model is required, one of: {', '.join(allowed)}")
+    if value not in allowed:
+        raise bad_request(f"unknown model {value[:40]!r}; expected one of: {', '.join(allowed)}")
+    return value
+
+
+def model(value: str | None = Query(None, alias="model", description="One attribution model")) -> str:
+    """One attribution model (FastAPI dependency)."""
+    return _check_model(value, MODELS)
+
+
+def models(
+    value: str | None = Query(None, alias="model", description="One attribution model, or `all` to compare them"),
+) -> tuple[str, ...]:
+    """One model, or every model for `model=all` (FastAPI dependency)."""
+    chosen = _check_model(value, (*MODELS, ALL_MODELS))
+    return MODELS if chosen == ALL_MODELS else (chosen,)

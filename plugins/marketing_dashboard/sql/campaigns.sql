@@ -1,0 +1,16 @@
+-- One row per (channel, campaign) over a period under one model; ROAS and CPA are ratios of
+-- the period's sums. A null campaign is spend or touches that carried none.
+select
+    channel,
+    campaign,
+    sum(spend) as spend,
+    sum(attributed_conversions) as attributed_conversions,
+    sum(attributed_revenue) as attributed_revenue,
+    sum(attributed_revenue) / nullif(sum(spend), 0) as roas,
+    -- no spend: no cost per acquisition (the daily mart says 0 there, which misleads)
+    nullif(sum(spend), 0) / nullif(sum(attributed_conversions)::numeric, 0) as cpa
+from marts.roas_daily
+where date between %(start)s and %(end)s
+    and model = %(model)s
+group by channel, campaign
+order by sum(spend) desc, sum(attributed_revenue) desc, channel, campaign nulls first

@@ -1,0 +1,466 @@
+// The Marketing dashboard page: reads the plugin's JSON API (same origin, Airflow's session
+// cookie) and draws with Chart.js. Every number shown comes from the API as it is; the page
+// only formats, colours and sorts.
+"use strict";
+
+// One colour per channel, everywhere (GA4 default channel names; others get a stable one).
+const CHANNEL_COLOURS = {
+  "Paid Search": "#1f77b4",
+  "Paid Social": "#ff7f0e",
+  "Display": "#d62728",
+  "Email": "#2ca02c",
+  "Affiliates": "#9467bd",
+  "Paid Video": "#8c564b",
+  "Paid Shopping": "#e377c2",
+  "Organic Search": "#17becf",
+  "Organic Social": "#bcbd22",
+  "Organic Video": "#aec7e8",
+  "Organic Shopping": "#ffbb78",
+  "Referral": "#98df8a",
+  "Direct": "#7f7f7f",
+  "SMS": "#c5b0d5",
+  "Mobile Push Notifications": "#c49c94",
+  "Audio": "#f7b6d2",
+  "Cross-network": "#dbdb8d",
+  "Paid Other": "#9edae5",
+  "Unassigned": "#c7c7c7",
+  "Unattributed": "#525252",
+};
+const EXTRA_COLOURS = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354"];
+const MODEL_LABELS = {
+  first_touch: "First touch",
+  last_touch: "Last touch",
+  last_non_direct: "Last non-direct",
+  linear: "Linear",
+  time_decay: "Time decay",
+  position_based: "Position based",
+};
+
+const state = { options: null, charts: {}, campaigns: [], sort: { key: "spend", dir: "desc" } };
+const $ = (id) => document.getElementById(id);
+
+function channelColour(channel) {
+  if (CHANNEL_COLOURS[channel]) return CHANNEL_COLOURS[channel];
+  let hash = 0;
+  for (const ch of channel) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  return EXTRA_COLOURS[hash % EXTRA_COLOURS.length];
+}
+
+// ---- formatting ------------------------------------------------------------------------
+function money(value, digits = 0) {
+  if (value === null || value === undefined) return "–";
+  return new Intl.NumberFormat("en-US", {
+    style: "currency", currency: state.options.currency,
+    minimumFractionDigits: digits, maximumFractionDigits: digits,
+  }).format(value);
+}
+function moneyShort(value) {
+  return new Intl.NumberFormat("en-US", {
+    style: "currency", currency: state.options.currency, notation: "compact", maximumFractionDigits: 1,
+  }).format(value);
+}
+const ratio = (value) => (value === null || value === undefined ? "–" : `${value.toFixed(2)}×`);
+const count = (value) => new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 }).format(value);
+const modelLabel = (model) => MODEL_LABELS[model] || model;
+function dayLabel(iso) {
+  return new Date(`${iso}T00:00:00Z`).toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
+}
+function ago(iso) {
+  if (!iso) return "";
+  const minutes = Math.round((Date.now() - new Date(iso).getTime()) / 60000);
+  if (minutes < 1) return "just now";
+  if (minutes < 90) return `${minutes} min ago`;
+  if (minutes < 48 * 60) return `${Math.round(minutes / 60)} h ago`;
+  return `${Math.round(minutes / 1440)} days ago`;
+}
+const when = (iso) => (iso ? new Date(iso).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" }) : "–");
+
+// ---- API -------------------------------------------------------------------------------
+class ApiError extends Error {}
+
+async function api(path, params = {}) {
+  const query = new URLSearchParams(params).toString();
+  const response = await fetch(`api/${path}${query ? `?${query}` : ""}`, {
+    credentials: "same-origin", headers: { Accept: "application/json" },
+  });
+  if (response.status === 401 || response.status === 403) {
+    throw new ApiError("Your Airflow session has ended or does not allow this page: reload Airflow and log in again.");
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(body.detail || `${path}: HTTP ${response.status}`);
+  return body;
+}
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+}
+
+// ---- charts ----------------------------------------------------------------------------
+function configureCharts() {
+  Chart.defaults.font.family = getComputedStyle(document.documentElement).fontFamily;
+  Chart.defaults.color = "#3e4c59";
+  Chart.defaults.animation = false; // a dashboard is read, not watched
+  Chart.defaults.maintainAspectRatio = false;
+}
+
+function draw(id, config) {
+  state.charts[id]?.destroy();
+  state.charts[id] = new Chart($(id), config);
+}
+
+function axis(title, format, extra = {}) {
+  return { title: { display: true, text: title, font: { weight: "600" } }, ticks: { callback: format }, ...extra };
+}
+
+function title(text) {
+  return { display: true, text, align: "start", font: { size: 14, weight: "600" }, color: "#1f2933" };
+}
+
+// Bars of `metric` by channel: one model → one bar per channel; several → a group per model,
+// a bar per channel (so a channel keeps its colour), stacked for revenue, which adds up.
+function drawByChannel(id, rows, models, channels, metric, { heading, yTitle, format, stacked }) {
+  const value = (model, channel) => rows.find((r) => r.model === model && r.channel === channel)?.[metric] ?? null;
+  const tooltip = { callbacks: { label: (ctx) => `${ctx.dataset.label || ctx.label}: ${format(ctx.parsed.y)}` } };
+  if (models.length === 1) {
+    draw(id, {
+      type: "bar",
+      data: {
+        labels: channels,
+        datasets: [{ label: modelLabel(models[0]), data: channels.map((c) => value(models[0], c)),
+                     backgroundColor: channels.map(channelColour) }],
+      },
+      options: {
+        plugins: { title: title(heading), legend: { display: false }, tooltip },
+        scales: { x: axis("Channel", undefined, { ticks: {} }), y: axis(yTitle, format, { beginAtZero: true }) },
+      },
+    });
+    return;
+  }
+  draw(id, {
+    type: "bar",
+    data: {
+      labels: models.map(modelLabel),
+      datasets: channels.map((c) => ({ label: c, data: models.map((m) => value(m, c)), backgroundColor: channelColour(c) })),
+    },
+    options: {
+      plugins: { title: title(heading), legend: { position: "bottom", labels: { boxWidth: 12 } }, tooltip },
+      scales: {
+        x: axis("Attribution model", undefined, { ticks: {}, stacked }),
+        y: axis(yTitle, format, { beginAtZero: true, stacked }),
+      },
+    },
+  });
+}
+
+function drawDaily(id, daily, metric, order, heading, yTitle) {
+  const rank = (channel) => (order.includes(channel) ? order.indexOf(channel) : order.length);
+  const series = daily.series.filter((s) => s[metric].some((v) => v !== 0))
+    .sort((a, b) => rank(a.channel) - rank(b.channel) || a.channel.localeCompare(b.channel));
+  draw(id, {
+    type: "line",
+    data: {
+      labels: daily.dates.map(dayLabel),
+      datasets: series.map((s) => ({
+        label: s.channel, data: s[metric], borderColor: channelColour(s.channel),
+        backgroundColor: channelColour(s.channel), pointRadius: 2, borderWidth: 2, tension: 0,
+      })),
+    },
+    options: {
+      interaction: { mode: "index", intersect: false },
+      plugins: {
+        title: title(heading),
+        legend: { position: "bottom", labels: { boxWidth: 12 } },
+        tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${money(ctx.parsed.y)}` } },
+      },
+      scales: { x: axis("Date", undefined, { ticks: { maxTicksLimit: 12 } }), y: axis(yTitle, moneyShort, { beginAtZero: true }) },
+    },
+  });
+}
+
+// ---- tables ----------------------------------------------------------------------------
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function channelCell(channel) {
+  const td = document.createElement("td");
+  const swatch = document.createElement("span");
+  swatch.className = "swatch";
+  swatch.style.background = channelColour(channel);
+  td.append(swatch, channel);
+  return td;
+}
+
+function header(table, columns, sortable) {
+  const tr = table.createTHead().insertRow();
+  for (const column of columns) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    if (column.num) th.className = "num";
+    if (sortable) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = column.label;
+      button.addEventListener("click", () => sortCampaigns(column.key));
+      th.append(button);
+      th.dataset.key = column.key;
+      if (state.sort.key === column.key) th.setAttribute("aria-sort", state.sort.dir === "asc" ? "ascending" : "descending");
+    } else {
+      th.textContent = column.label;
+    }
+    tr.append(th);
+  }
+}
+
+// Channels × models: each cell the period's ROAS over its attributed revenue, so the
+// comparison reads across a row.
+function roasCell(row) {
+  const td = cell(ratio(row?.roas ?? null), "num");
+  const revenue = document.createElement("div");
+  revenue.className = "detail";
+  revenue.textContent = money(row?.attributed_revenue ?? 0);
+  td.append(revenue);
+  return td;
+}
+
+function renderComparison(data, channels) {
+  const table = $("comparison");
+  table.replaceChildren();
+  const caption = table.createCaption();
+  caption.textContent = "ROAS, and attributed revenue below it, by channel and model";
+  header(table, [{ label: "Channel" }, { label: "Spend", num: true },
+                 ...data.models.map((m) => ({ label: modelLabel(m), num: true }))], false);
+  const body = table.createTBody();
+  const find = (m, c) => data.rows.find((r) => r.model === m && r.channel === c);
+  for (const channel of channels) {
+    const tr = body.insertRow();
+    tr.append(channelCell(channel), cell(money(find(data.models[0], channel)?.spend ?? 0), "num"));
+    for (const m of data.models) tr.append(roasCell(find(m, channel)));
+  }
+  const foot = table.createTFoot().insertRow();
+  const total = (m) => data.totals.find((t) => t.model === m);
+  foot.append(cell("All channels"), cell(money(total(data.models[0])?.spend ?? 0), "num"));
+  for (const m of data.models) foot.append(roasCell(total(m)));
+}
+
+const CAMPAIGN_COLUMNS = [
+  { key: "channel", label: "Channel" },
+  { key: "campaign", label: "Campaign" },
+  { key: "spend", label: "Spend", num: true, format: (v) => money(v) },
+  { key: "attributed_conversions", label: "Attributed conversions", num: true, format: count },
+  { key: "attributed_revenue", label: "Attributed revenue", num: true, format: (v) => money(v) },
+  { key: "roas", label: "ROAS", num: true, format: ratio },
+  { key: "cpa", label: "CPA", num: true, format: (v) => money(v, 2) },
+];
+
+function sortCampaigns(key) {
+  const { sort } = state;
+  sort.dir = sort.key === key ? (sort.dir === "asc" ? "desc" : "asc") : (key === "channel" || key === "campaign" ? "asc" : "desc");
+  sort.key = key;
+  renderCampaigns();
+}
+
+function renderCampaigns() {
+  const { key, dir } = state.sort;
+  const sign = dir === "asc" ? 1 : -1;
+  const rows = [...state.campaigns].sort((a, b) => {
+    const x = a[key], y = b[key];
+    if (x === null || x === undefined) return y === null || y === undefined ? 0 : 1; // empty last
+    if (y === null || y === undefined) return -1;
+    return (typeof x === "string" ? x.localeCompare(y) : x - y) * sign;
+  });
+  const table = $("campaigns");
+  table.replaceChildren();
+  header(table, CAMPAIGN_COLUMNS, true);
+  const body = table.createTBody();
+  for (const row of rows) {
+    const tr = body.insertRow();
+    tr.append(channelCell(row.channel));
+    tr.append(row.campaign === null ? cell("(none)", "none") : cell(row.campaign));
+    for (const column of CAMPAIGN_COLUMNS.slice(2)) tr.append(cell(column.format(row[column.key]), "num"));
+  }
+}
+
+// ---- freshness and totals --------------------------------------------------------------
+function setCard(id, value, detail) {
+  const p = $(id);
+  p.replaceChildren();
+  const strong = document.createElement("span");
+  strong.className = "value";
+  strong.textContent = value;
+  p.append(strong);
+  if (detail) {
+    const small = document.createElement("div");
+    small.className = "detail";
+    small.textContent = detail;
+    p.append(small);
+  }
+}
+
+// The UI shows this page in a sandboxed iframe that may not navigate the top window itself;
+// a link clicked in the (same-origin) parent document opens the Airflow page as a whole.
+function openInAirflow(event) {
+  if (window.top === window) return;
+  try {
+    const doc = window.top.document;
+    const link = doc.createElement("a");
+    link.href = new URL(event.currentTarget.getAttribute("href"), window.location.href).href;
+    doc.body.append(link);
+    link.click();
+    link.remove();
+    event.preventDefault();
+  } catch {
+    // a parent on another origin: the link opens inside the frame
+  }
+}
+
+function renderFreshness(f) {
+  const file = f.last_file;
+  setCard("last-file", file ? ago(file.loaded_at) : "none yet",
+          file ? `${file.feed}: ${file.path.split("/").slice(-2).join("/")} · ${when(file.loaded_at)}` : "");
+  const run = f.last_attribution_run;
+  setCard("last-run", run ? ago(run.finished_at || run.started_at) : "none yet",
+          run ? `#${run.run_id} ${run.mode} · ${run.finished_at ? `finished ${when(run.finished_at)}` : "running"}` : "");
+  const q = f.quarantine;
+  setCard("quarantine", count(q.rows), q.latest ? `newest ${when(q.latest)}` : "");
+  const p = $("dag-runs");
+  p.replaceChildren();
+  for (const [dagId, href] of Object.entries(f.dag_runs)) {
+    const a = document.createElement("a");
+    a.href = href;
+    a.textContent = dagId;
+    a.addEventListener("click", openInAirflow);
+    const div = document.createElement("div");
+    div.append(a);
+    p.append(div);
+  }
+}
+
+function renderKpis(data, model) {
+  const total = data.totals.find((t) => t.model === model);
+  const kpis = $("kpis");
+  kpis.replaceChildren();
+  if (!total) return;
+  const items = [
+    ["Spend", money(total.spend)],
+    ["Attributed revenue", money(total.attributed_revenue)],
+    ["ROAS", ratio(total.roas)],
+    ["Attributed conversions", count(total.attributed_conversions)],
+    ["CPA", money(total.cpa, 2)],
+  ];
+  for (const [label, value] of items) {
+    const card = document.createElement("div");
+    card.className = "card";
+    const h = document.createElement("h3");
+    h.textContent = label;
+    const v = document.createElement("p");
+    v.className = "value";
+    v.textContent = value;
+    const d = document.createElement("p");
+    d.className = "detail";
+    d.textContent = `${modelLabel(model)} model`;
+    card.append(h, v, d);
+    kpis.append(card);
+  }
+}
+
+// ---- the page --------------------------------------------------------------------------
+function filters() {
+  return {
+    start: $("start").value,
+    end: $("end").value,
+    model: $("model").value,
+    compare: $("compare").checked,
+  };
+}
+
+async function refresh() {
+  const f = filters();
+  document.body.dataset.state = "loading";
+  showError("");
+  const query = new URLSearchParams({ start: f.start, end: f.end, model: f.model });
+  if (f.compare) query.set("compare", "1");
+  history.replaceState(null, "", `?${query}`);
+  try {
+    const period = { start: f.start, end: f.end };
+    const [byChannel, daily, campaigns] = await Promise.all([
+      api("channels", { ...period, model: f.compare ? "all" : f.model }),
+      api("daily", { ...period, model: f.model }),
+      api("campaigns", { ...period, model: f.model }),
+    ]);
+    // Channels by spend, then by revenue, so the colours line up with the largest first.
+    const totals = new Map();
+    for (const r of byChannel.rows) {
+      const t = totals.get(r.channel) || { spend: 0, revenue: 0 };
+      totals.set(r.channel, { spend: Math.max(t.spend, r.spend), revenue: t.revenue + r.attributed_revenue });
+    }
+    const channels = [...totals.keys()].sort((a, b) => totals.get(b).spend - totals.get(a).spend
+      || totals.get(b).revenue - totals.get(a).revenue || a.localeCompare(b));
+    const paid = channels.filter((c) => totals.get(c).spend > 0);
+    const range = `${f.start} to ${f.end}`;
+    const which = f.compare ? "all six models" : modelLabel(f.model);
+    $("channels-title").textContent = `ROAS and attributed revenue by channel, ${range} (${which})`;
+    $("channels-note").textContent = "ROAS = attributed revenue ÷ spend over the whole period; channels without spend have no ROAS.";
+    drawByChannel("roas-chart", byChannel.rows, byChannel.models, paid, "roas",
+                  { heading: "ROAS by channel", yTitle: "ROAS (revenue ÷ spend)", format: ratio, stacked: false });
+    drawByChannel("revenue-chart", byChannel.rows, byChannel.models, channels, "attributed_revenue",
+                  { heading: "Attributed revenue by channel", yTitle: `Attributed revenue (${byChannel.currency})`,
+                    format: (v) => (v === null ? "–" : moneyShort(v)), stacked: true });
+    renderComparison(byChannel, channels);
+    renderKpis(byChannel, f.model);
+    $("daily-title").textContent = `Spend and attributed revenue over time, ${range} (${modelLabel(f.model)})`;
+    drawDaily("spend-daily-chart", daily, "spend", channels, "Spend per day by channel", `Spend (${daily.currency})`);
+    drawDaily("revenue-daily-chart", daily, "attributed_revenue", channels,
+              `Attributed revenue per day by channel (${modelLabel(f.model)})`, `Attributed revenue (${daily.currency})`);
+    $("campaigns-title").textContent = `Campaigns, ${range} (${modelLabel(f.model)})`;
+    state.campaigns = campaigns.rows;
+    renderCampaigns();
+    document.body.dataset.state = "ready";
+  } catch (error) {
+    showError(error instanceof ApiError ? error.message : `Could not load the dashboard: ${error.message}`);
+    document.body.dataset.state = "error";
+  }
+}
+
+async function start() {
+  try {
+    const [options, freshness] = await Promise.all([api("options"), api("freshness")]);
+    state.options = options;
+    $("currency").textContent = options.currency;
+    renderFreshness(freshness);
+    for (const m of options.models) $("model").add(new Option(modelLabel(m), m));
+    const url = new URLSearchParams(window.location.search);
+    $("start").value = url.get("start") || options.default_start || "";
+    $("end").value = url.get("end") || options.default_end || "";
+    $("model").value = options.models.includes(url.get("model")) ? url.get("model") : "linear";
+    $("compare").checked = url.get("compare") === "1";
+    for (const input of ["start", "end"]) {
+      $(input).min = options.first_date || "";
+      $(input).max = options.last_date || "";
+    }
+    if (!options.last_date) {
+      showError("No attribution results yet: the marts are empty until marketing_attribution has run.");
+      document.body.dataset.state = "empty";
+      return;
+    }
+  } catch (error) {
+    showError(error instanceof ApiError ? error.message : `Could not load the dashboard: ${error.message}`);
+    document.body.dataset.state = "error";
+    return;
+  }
+  $("filters").addEventListener("submit", (event) => { event.preventDefault(); refresh(); });
+  $("compare").addEventListener("change", refresh);
+  await refresh();
+}
+
+if (typeof Chart === "undefined") {
+  showError("The chart library is missing: run `python plugins/marketing_dashboard/build.py` and reload.");
+  document.body.dataset.state = "error";
+} else {
+  configureCharts();
+  start();
+}

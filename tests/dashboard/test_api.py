@@ -1,0 +1,401 @@
+"""The Marketing dashboard's API, served by Airflow's own API app with the plugin loaded from
+plugins/ and Airflow's auth manager checking every request, as in the API server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timezone
+
+import jwt
+import psycopg2
+import pytest
+from fastapi.testclient import TestClient
+
+import airflow  # noqa: F401 - puts the plugins folder on sys.path, as in the API server
+from marketing.config import Settings
+from marketing.readonly import READER_ROLE, reader_options
+from marketing_dashboard import queries
+
+pytestmark = [
+    pytest.mark.integration,
+    # Airflow generates a short JWT secret when none is configured, as in a test session.
+    pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
+]
+
+MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
+DAY1, DAY2, DAY3 = "2026-03-01", "2026-03-02", "2026-03-03"
+DATA_PATHS = (
+    f"/marketing/api/channels?start={DAY1}&end={DAY3}&model=all",
+    f"/marketing/api/daily?start={DAY1}&end={DAY3}&model=linear",
+    f"/marketing/api/campaigns?start={DAY1}&end={DAY3}&model=linear",
+    "/marketing/api/options",
+    "/marketing/api/freshness",
+)
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nothing?connect_timeout=2"
+EVERY_PATH = ("/marketing/", "/marketing/static/app.js", "/marketing/static/vendor/chart.umd.min.js", *DATA_PATHS)
+
+
+# ---- Airflow: its metadata database, its API app, its tokens ----------------------------
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's metadata database (token revocation is checked there on every request)."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def airflow_app(airflow_db):
+    """Airflow's API app, which loads the plugins folder and mounts the dashboard at /marketing."""
+    from airflow.api_fastapi.app import create_app
+
+    return create_app(apps="core")
+
+
+def token(role: str | None = "viewer", **kwargs) -> str:
+    """A JWT issued by Airflow's auth manager, as its login endpoint issues them."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="marketer", role=role), **kwargs)
+
+
+@pytest.fixture
+def anonymous(airflow_app, monkeypatch):
+    """A client without credentials. No warehouse unless the test takes `warehouse`: a request
+    that should have been refused before reading it fails loudly instead."""
+    monkeypatch.setenv("DASHBOARD_WAREHOUSE_URL", UNREACHABLE)
+    queries.reset_reader()
+    yield TestClient(airflow_app)
+    queries.reset_reader()
+
+
+@pytest.fixture
+def warehouse(anonymous, warehouse_url, monkeypatch):
+    """The dashboard reads this test's warehouse, as the reader role (no DASHBOARD_WAREHOUSE_URL)."""
+    monkeypatch.setenv("WAREHOUSE_URL", warehouse_url)
+    monkeypatch.delenv("DASHBOARD_WAREHOUSE_URL")
+    queries.reset_reader()
+    return warehouse_url
+
+
+@pytest.fixture
+def client(anonymous):
+    """A client logged in as an Airflow viewer (Bearer token)."""
+    anonymous.headers["Authorization"] = f"Bearer {token()}"
+    return anonymous
+
+
+# ---- marts rows, written directly ------------------------------------------------------
+
+def roas_row(day, model, channel, campaign, spend, conversions, revenue):
+    return (day, model, channel, campaign, spend, conversions, revenue, 1 if spend else 0, 1 if revenue else 0)
+
+
+# Paid Search/brand earns 4.0 on day 1 and 1.0 on day 2: the mean of the daily ROAS is 2.5,
+# the period's ROAS is 700 / 400 = 1.75.
+ROWS = [
+    roas_row(DAY1, "linear", "Paid Search", "brand", 100, 4, 400),
+    roas_row(DAY2, "linear", "Paid Search", "brand", 300, 3, 300),
+    roas_row(DAY1, "linear", "Paid Search", "generic", 50, 0, 0),
+    roas_row(DAY2, "linear", "Paid Social", "spring", 200, 2.5, 100),
+    roas_row(DAY2, "linear", "Unattributed", None, 0, 1.5, 90),
+    roas_row(DAY1, "first_touch", "Paid Search", "brand", 100, 2, 200),
+    roas_row(DAY2, "first_touch", "Paid Search", "brand", 300, 5, 500),
+    roas_row(DAY1, "first_touch", "Paid Search", "generic", 50, 1, 30),
+    roas_row(DAY2, "first_touch", "Paid Social", "spring", 200, 1, 70),
+    roas_row(DAY2, "first_touch", "Unattributed", None, 0, 2, 90),
+    roas_row("2026-02-01", "linear", "Paid Search", "brand", 999, 9, 999),  # outside the period
+]
+
+
+@pytest.fixture
+def marts(warehouse, db):
+    with db, db.cursor() as cur:
+        cur.executemany(
+            "insert into marts.roas_daily (date, model, channel, campaign, spend, attributed_conversions,"
+            " attributed_revenue, spend_rows, credit_rows) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            ROWS,
+        )
+    return db
+
+
+def direct_sums(db, start, end, model) -> dict[str, tuple[float, float, float]]:
+    """channel -> (Σ spend, Σ attributed_conversions, Σ attributed_revenue), straight from the mart."""
+    with db.cursor() as cur:
+        cur.execute(
+            "select channel, sum(spend)::float, sum(attributed_conversions), sum(attributed_revenue)::float"
+            " from marts.roas_daily where date between %s and %s and model = %s group by channel",
+            (start, end, model),
+        )
+        return {channel: tuple(values) for channel, *values in cur.fetchall()}
+
+
+# ---- authentication --------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", EVERY_PATH)
+def test_every_endpoint_refuses_a_request_without_a_token(anonymous, path):
+    response = anonymous.get(path)
+    assert response.status_code == 401, response.text
+    assert response.json()["detail"] == "Not authenticated"
+
+
+@pytest.mark.parametrize("path", EVERY_PATH)
+def test_every_endpoint_refuses_a_forged_token(anonymous, path):
+    forged = jwt.encode({"sub": "admin", "role": "admin", "aud": "apache-airflow", "exp": time.time() + 600},
+                        "not-airflows-secret-not-airflows-secret-not-airflows-secret-0123", algorithm="HS512")
+    response = anonymous.get(path, headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 403, response.text
+
+
+def test_garbage_and_expired_tokens_are_refused(anonymous):
+    garbage = anonymous.get("/marketing/api/options", headers={"Authorization": "Bearer not-a-jwt"})
+    assert garbage.status_code == 403
+    expired = anonymous.get("/marketing/api/options",
+                            headers={"Authorization": f"Bearer {token(expiration_time_in_seconds=-3600)}"})
+    assert expired.status_code == 401
+    assert expired.json()["detail"] == "Token Expired"
+
+
+def test_authentication_comes_before_parameter_checks(anonymous):
+    response = anonymous.get("/marketing/api/channels?start=nonsense&model=nonsense")
+    assert response.status_code == 401
+
+
+def test_an_authenticated_user_without_a_role_is_forbidden(anonymous):
+    response = anonymous.get("/marketing/api/options", headers={"Authorization": f"Bearer {token(role=None)}"})
+    assert response.status_code == 403
+    assert response.json()["detail"] == "Forbidden"
+
+
+@pytest.mark.parametrize("path", EVERY_PATH)
+def test_every_endpoint_serves_a_viewer_with_a_token(client, marts, path):
+    assert client.get(path).status_code == 200
+
+
+def test_the_ui_session_cookie_is_accepted(anonymous, marts):
+    # The page runs in Airflow's UI, whose login sets the `_token` cookie; its fetches carry it.
+    anonymous.cookies.set("_token", token())
+    response = anonymous.get(DATA_PATHS[0])
+    assert response.status_code == 200, response.text
+
+
+# ---- the plugin in Airflow -------------------------------------------------------------
+
+def test_airflow_loads_the_plugin_with_a_marketing_nav_entry_and_no_import_errors(client):
+    admin = {"Authorization": f"Bearer {token('admin')}"}
+    plugins = client.get("/api/v2/plugins", headers=admin).json()["plugins"]
+    (plugin,) = [p for p in plugins if p["name"] == "marketing_dashboard"]
+    assert plugin["fastapi_apps"] == [{"name": "marketing_dashboard", "app": "fastapi.applications.FastAPI",
+                                       "url_prefix": "/marketing"}]
+    (view,) = plugin["external_views"]
+    assert (view["name"], view["destination"], view["url_route"], view["href"]) == ("Marketing", "nav", "marketing",
+                                                                                    "marketing/")
+    errors = client.get("/api/v2/plugins/importErrors", headers=admin).json()["import_errors"]
+    assert errors == []
+
+
+def test_the_page_loads_only_its_own_scripts_and_the_vendored_chart_library(client):
+    page = client.get("/marketing/").text
+    assert "static/vendor/chart.umd.min.js" in page and "static/app.js" in page
+    assert "http://" not in page and "https://" not in page  # no CDN: works without internet
+    library = client.get("/marketing/static/vendor/chart.umd.min.js")
+    assert library.status_code == 200, "run `python plugins/marketing_dashboard/build.py` first"
+    assert "Chart.js v4" in library.text[:300]
+    assert library.headers["content-type"].startswith(("application/javascript", "text/javascript"))
+
+
+@pytest.mark.parametrize("path", ["/marketing/docs", "/marketing/redoc", "/marketing/openapi.json"])
+def test_no_unauthenticated_api_docs(anonymous, path):
+    assert anonymous.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/marketing/static/%2e%2e/api.py", "/marketing/static/..%2fapi.py",
+                                  "/marketing/static/nothing.js"])
+def test_static_files_stay_inside_the_static_folder(client, path):
+    assert client.get(path).status_code == 404
+
+
+# ---- parameters ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("end=2026-03-03&model=linear", "start is required"),
+    ("start=2026-03-01&model=linear", "end is required"),
+    ("start=2026-02-30&end=2026-03-03&model=linear", "start='2026-02-30' is not a date; expected YYYY-MM-DD"),
+    ("start=yesterday&end=2026-03-03&model=linear", "start='yesterday' is not a date"),
+    ("start=20260301&end=2026-03-03&model=linear", "start='20260301' is not a date"),
+    ("start=2026-03-01&end=2026-W09-1&model=linear", "end='2026-W09-1' is not a date"),
+    ("start=2026-03-03&end=2026-03-01&model=linear", "start (2026-03-03) is after end (2026-03-01)"),
+    ("start=2020-01-01&end=2026-03-01&model=linear", "the period may span at most 1098 days"),
+    ("start=2026-03-01&end=2026-03-03", "model is required"),
+    ("start=2026-03-01&end=2026-03-03&model=u_shaped", "unknown model 'u_shaped'; expected one of: first_touch"),
+    ("start=2026-03-01&end=2026-03-03&model=linear'%20or%201=1--", "unknown model \"linear' or 1=1--\""),
+])
+@pytest.mark.parametrize("endpoint", ["channels", "daily", "campaigns"])
+def test_bad_parameters_get_400_with_a_message(client, endpoint, query, message):
+    response = client.get(f"/marketing/api/{endpoint}?{query}")
+    assert response.status_code == 400, response.text
+    assert message in response.json()["detail"]
+
+
+def test_all_models_is_for_the_channel_comparison_only(client, marts):
+    assert client.get(f"/marketing/api/channels?start={DAY1}&end={DAY3}&model=all").status_code == 200
+    response = client.get(f"/marketing/api/daily?start={DAY1}&end={DAY3}&model=all")
+    assert response.status_code == 400
+    assert "unknown model 'all'" in response.json()["detail"]
+
+
+# ---- numbers ---------------------------------------------------------------------------
+
+def test_period_roas_is_the_ratio_of_sums_not_the_mean_of_daily_roas(client, marts):
+    body = client.get(f"/marketing/api/campaigns?start={DAY1}&end={DAY3}&model=linear").json()
+    brand = next(r for r in body["rows"] if r["campaign"] == "brand")
+    assert brand["spend"] == 400 and brand["attributed_revenue"] == 700
+    assert brand["roas"] == pytest.approx(1.75)  # not (4.0 + 1.0) / 2
+    assert brand["cpa"] == pytest.approx(400 / 7)
+
+
+def test_channels_under_every_model_equal_the_sums_in_the_mart(client, marts):
+    body = client.get(f"/marketing/api/channels?start={DAY1}&end={DAY3}&model=all").json()
+    assert body["models"] == list(MODELS)
+    assert (body["start"], body["end"], body["currency"]) == (DAY1, DAY3, "USD")
+    for model in ("linear", "first_touch"):
+        expected = direct_sums(marts, DAY1, DAY3, model)
+        got = {r["channel"]: r for r in body["rows"] if r["model"] == model}
+        assert set(got) == set(expected)
+        for channel, (spend, conversions, revenue) in expected.items():
+            row = got[channel]
+            assert (row["spend"], row["attributed_revenue"]) == pytest.approx((spend, revenue))
+            assert row["attributed_conversions"] == pytest.approx(conversions)
+            assert row["roas"] == (pytest.approx(revenue / spend) if spend else None)
+        (total,) = [t for t in body["totals"] if t["model"] == model]
+        spend, revenue = (sum(v[i] for v in expected.values()) for i in (0, 2))
+        assert (total["spend"], total["attributed_revenue"]) == pytest.approx((spend, revenue))
+        assert total["roas"] == pytest.approx(revenue / spend)
+    assert not [r for r in body["rows"] if r["model"] not in ("linear", "first_touch")]  # no rows, no invention
+
+
+def test_one_model_gives_that_models_channels_only(client, marts):
+    body = client.get(f"/marketing/api/channels?start={DAY1}&end={DAY3}&model=first_touch").json()
+    assert body["models"] == ["first_touch"]
+    paid_search = next(r for r in body["rows"] if r["channel"] == "Paid Search")
+    assert (paid_search["spend"], paid_search["attributed_revenue"]) == (450, 730)
+    assert paid_search["roas"] == pytest.approx(730 / 450)
+
+
+def test_daily_series_cover_every_day_with_zero_where_there_are_no_rows(client, marts):
+    body = client.get(f"/marketing/api/daily?start={DAY1}&end={DAY3}&model=linear").json()
+    assert body["dates"] == [DAY1, DAY2, DAY3]
+    series = {s["channel"]: s for s in body["series"]}
+    assert series["Paid Search"]["spend"] == [150, 300, 0]
+    assert series["Paid Search"]["attributed_revenue"] == [400, 300, 0]
+    assert series["Unattributed"]["spend"] == [0, 0, 0]
+    assert series["Unattributed"]["attributed_revenue"] == [0, 90, 0]
+
+
+def test_campaigns_match_the_mart_and_keep_a_missing_campaign_as_null(client, marts):
+    rows = client.get(f"/marketing/api/campaigns?start={DAY1}&end={DAY2}&model=linear").json()["rows"]
+    assert [(r["channel"], r["campaign"], r["spend"], r["attributed_revenue"]) for r in rows] == [
+        ("Paid Search", "brand", 400, 700),
+        ("Paid Social", "spring", 200, 100),
+        ("Paid Search", "generic", 50, 0),
+        ("Unattributed", None, 0, 90),
+    ]
+    generic, unattributed = rows[2], rows[3]
+    assert (generic["roas"], generic["cpa"]) == (0, None)  # spend without conversions: no CPA
+    assert (unattributed["roas"], unattributed["cpa"]) == (None, None)  # conversions without spend: neither
+
+
+def test_options_open_on_the_last_four_weeks_with_results(client, marts):
+    body = client.get("/marketing/api/options").json()
+    assert body["models"] == list(MODELS)
+    assert (body["first_date"], body["last_date"]) == ("2026-02-01", DAY2)
+    assert (body["default_start"], body["default_end"]) == ("2026-02-03", DAY2)
+
+
+def test_options_before_the_first_run_have_no_dates(client, warehouse):
+    body = client.get("/marketing/api/options").json()
+    assert body["last_date"] is None and body["default_start"] is None
+
+
+def test_freshness_shows_newest_file_last_run_quarantine_and_dag_run_links(client, warehouse, db):
+    with db, db.cursor() as cur:
+        cur.execute("""
+            insert into ops.load_manifest (file_id, feed, path, size, checksum, rows_total, rows_loaded, loaded_at)
+            values (1, 'touchpoints', 'touchpoints/2026-03-01/a.jsonl', 10, 'x', 5, 4, '2026-03-02 08:00+00'),
+                   (2, 'touchpoints', 'touchpoints/2026-03-02/b.jsonl', 10, 'y', 5, 5, '2026-03-03 08:00+00'),
+                   (3, 'ad_spend', 'ad_spend/2026-03-02/s.csv', 10, 'z', 2, 2, '2026-03-03 09:30+00')""")
+        cur.execute("""
+            insert into ops.quarantine (file_id, feed, path, line_number, raw_text, reason, quarantined_at)
+            values (1, 'touchpoints', 'touchpoints/2026-03-01/a.jsonl', 3, '{', 'bad json', '2026-03-02 08:00+00')""")
+        cur.execute("""
+            insert into ops.attribution_runs (started_at, finished_at, mode, params, params_digest)
+            values ('2026-03-03 09:00+00', '2026-03-03 09:01+00', 'full', '{}', 'a'),
+                   ('2026-03-03 10:00+00', '2026-03-03 10:02+00', 'incremental', '{}', 'a')""")
+    body = client.get("/marketing/api/freshness").json()
+    assert body["last_file"]["path"] == "ad_spend/2026-03-02/s.csv"
+    assert {f["feed"]: f["path"] for f in body["last_loads"]} == {
+        "touchpoints": "touchpoints/2026-03-02/b.jsonl", "ad_spend": "ad_spend/2026-03-02/s.csv"}
+    assert body["last_attribution_run"]["mode"] == "incremental"
+    assert datetime.fromisoformat(body["last_attribution_run"]["finished_at"]) == datetime(2026, 3, 3, 10, 2,
+                                                                                           tzinfo=timezone.utc)
+    assert body["quarantine"]["rows"] == 1
+    assert body["dag_runs"] == {"marketing_ingest": "../dags/marketing_ingest/runs",
+                                "marketing_attribution": "../dags/marketing_attribution/runs"}
+
+
+def test_numbers_from_a_real_pipeline_run_equal_the_marts(client, warehouse, db, tmp_path):
+    from marketing.pipeline import run_all
+    from marketing.sample import generate
+
+    settings = Settings(warehouse_url=warehouse, landing_url=(tmp_path / "landing").as_uri())
+    generate(settings.landing_url, days=4, touchpoints_per_day=300, end_date=date(2026, 3, 4))
+    run_all(warehouse, settings)
+    options = client.get("/marketing/api/options").json()
+    start, end = options["first_date"], options["last_date"]
+    body = client.get(f"/marketing/api/channels?start={start}&end={end}&model=all").json()
+    for model in MODELS:
+        expected = direct_sums(db, start, end, model)
+        got = {r["channel"]: r for r in body["rows"] if r["model"] == model}
+        assert set(got) == set(expected) and expected
+        for channel, (spend, _, revenue) in expected.items():
+            assert (got[channel]["spend"], got[channel]["attributed_revenue"]) == pytest.approx((spend, revenue))
+    revenue = [sum(r["attributed_revenue"] for r in body["rows"] if r["model"] == m) for m in MODELS]
+    assert revenue == pytest.approx([revenue[0]] * len(MODELS))  # every model shares out the same revenue
+
+
+# ---- the read-only reader --------------------------------------------------------------
+
+def test_the_dashboard_reads_as_the_read_only_role(anonymous, marts):
+    reader = queries.reader()
+    assert reader.role == READER_ROLE
+    conn = psycopg2.connect(reader.dsn, options=reader_options(reader.role))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select current_user, current_setting('transaction_read_only')")
+            assert cur.fetchone() == (READER_ROLE, "on")
+            cur.execute("select count(*) from marts.roas_daily")
+            assert cur.fetchone()[0] == len(ROWS)
+            with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
+                cur.execute("delete from marts.roas_daily")
+        conn.rollback()
+        with conn.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute("set transaction read write; delete from marts.roas_daily")
+        conn.rollback()
+        with conn.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute("select count(*) from core.conversions")  # only marts and ops are granted
+    finally:
+        conn.close()
+
+
+def test_dashboard_warehouse_url_is_used_as_given(warehouse, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_WAREHOUSE_URL", warehouse)
+    queries.reset_reader()
+    assert queries.reader() == queries.Reader(warehouse, None)
+
+
+def test_an_unreachable_warehouse_is_a_503_with_the_reason(client):
+    response = client.get("/marketing/api/freshness")
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("the warehouse could not be read: ")

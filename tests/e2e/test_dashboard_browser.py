@@ -1,0 +1,200 @@
+"""The Marketing page in a real headless Chromium: log in to a local Airflow, open Marketing from
+the navigation, pick a period and the model comparison, and read the charts drawn from demo data.
+
+Needs Debian's `chromium` and `chromium-driver`. `UPDATE_SCREENSHOT=1` also writes the
+screenshot to docs/dashboard.png (the README shows it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg2
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from marketing.config import Settings
+from marketing.local_airflow import running_airflow
+from marketing.pipeline import run_all
+from marketing.sample import generate
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.airflow]
+
+REPO = Path(__file__).resolve().parents[2]
+END = date(2026, 3, 14)
+START = END - timedelta(days=6)
+MODEL_LABELS = ["First touch", "Last touch", "Last non-direct", "Linear", "Time decay", "Position based"]
+CHROMIUM_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--window-size=1440,1600", "--lang=en-US",
+)
+WAIT = 60
+
+
+@pytest.fixture
+def demo(warehouse_url, tmp_path):
+    """Two weeks of sample data through the whole pipeline into this test's warehouse."""
+    settings = Settings(warehouse_url=warehouse_url, landing_url=(tmp_path / "landing").as_uri())
+    generate(settings.landing_url, days=14, touchpoints_per_day=2000, end_date=END)
+    run_all(warehouse_url, settings)
+    return settings
+
+
+@pytest.fixture
+def airflow(demo, warehouse_url, tmp_path, monkeypatch):
+    """A local Airflow (standalone) whose API server serves the dashboard on this warehouse."""
+    monkeypatch.setenv("WAREHOUSE_URL", warehouse_url)  # what the dashboard in the API server reads
+    monkeypatch.delenv("DASHBOARD_WAREHOUSE_URL", raising=False)
+    with running_airflow(demo, warehouse_url, home=tmp_path / "airflow") as instance:
+        yield instance
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium driven through chromedriver (both from Debian; nothing downloaded)."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.fail("needs Chromium and its driver: apt-get install -y chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+    yield browser
+    browser.quit()
+
+
+def wait_for(browser, condition, message: str):
+    return WebDriverWait(browser, WAIT).until(condition, message)
+
+
+def log_in(browser, airflow) -> None:
+    browser.get(airflow.base_url + "/")
+    username = wait_for(browser, ec.element_to_be_clickable((By.NAME, "username")), "no login form")
+    username.send_keys(airflow.username)
+    browser.find_element(By.NAME, "password").send_keys(airflow.password)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
+def open_marketing(browser) -> None:
+    """Click Marketing in Airflow's navigation and enter the page's frame."""
+    entry = (By.XPATH, "//*[@data-testid='nav-sidebar']//a[normalize-space()='Marketing']")
+    wait_for(browser, ec.element_to_be_clickable(entry), "no Marketing entry in the navigation").click()
+    wait_for(browser, ec.frame_to_be_available_and_switch_to_it((By.CSS_SELECTOR, "iframe[title='Marketing']")),
+             "the Marketing page did not open")
+
+
+def page_state(browser, *states: str) -> str:
+    def settled(driver):
+        state = driver.find_element(By.TAG_NAME, "body").get_attribute("data-state")
+        return state if state in states else False
+
+    return wait_for(browser, settled, f"the page never reached {states}")
+
+
+def js(browser, script: str, *args):
+    return browser.execute_script(script, *args)
+
+
+def chart(browser, canvas_id: str) -> dict:
+    """What Chart.js drew on a canvas: labels, datasets (label, colour, data), axis titles, ink."""
+    return js(browser, """
+        const canvas = document.getElementById(arguments[0]);
+        const c = Chart.getChart(canvas);
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let ink = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) ink++;
+        return {
+          labels: c.data.labels,
+          datasets: c.data.datasets.map(d => ({label: d.label, colour: d.backgroundColor, data: d.data})),
+          x: c.options.scales.x.title.text, y: c.options.scales.y.title.text, ink,
+        };""", canvas_id)
+
+
+def screenshot(browser, airflow, tmp_path) -> None:
+    """The whole Airflow window with the page at its top; docs/dashboard.png when UPDATE_SCREENSHOT=1."""
+    js(browser, "window.scrollTo(0, 0);")
+    browser.switch_to.default_content()
+    assert browser.current_url.startswith(f"{airflow.base_url}/plugin/marketing")
+    browser.save_screenshot(str(tmp_path / "dashboard.png"))
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        shutil.copyfile(tmp_path / "dashboard.png", REPO / "docs" / "dashboard.png")
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Marketing']"))
+
+
+def spend_in_warehouse(url: str) -> float:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("select sum(spend)::float from marts.roas_daily where model = 'linear' and date between %s and %s",
+                    (START, END))
+        return cur.fetchone()[0]
+
+
+def test_marketer_compares_models_for_a_week_in_the_airflow_ui(airflow, browser, warehouse_url, tmp_path):
+    log_in(browser, airflow)
+    open_marketing(browser)
+    page_state(browser, "ready")
+
+    # Pick the last week of the demo data and the comparison of all six models.
+    js(browser, "document.getElementById('start').value = arguments[0];"
+                "document.getElementById('end').value = arguments[1];", START.isoformat(), END.isoformat())
+    browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+    page_state(browser, "ready")
+    browser.find_element(By.ID, "compare").click()
+    page_state(browser, "ready")
+    assert browser.find_element(By.ID, "error").get_attribute("hidden") is not None
+
+    roas = chart(browser, "roas-chart")
+    assert roas["labels"] == MODEL_LABELS
+    assert roas["ink"] > 10_000, "the ROAS chart is blank"
+    assert (roas["x"], roas["y"]) == ("Attribution model", "ROAS (revenue ÷ spend)")
+    channels = {d["label"]: d["colour"] for d in roas["datasets"]}
+    assert len(channels) >= 3 and all(len(d["data"]) == 6 for d in roas["datasets"])
+
+    screenshot(browser, airflow, tmp_path)
+
+    # A channel has the same colour in every chart and in the campaign table.
+    spend_daily = chart(browser, "spend-daily-chart")
+    assert spend_daily["ink"] > 10_000 and spend_daily["y"].startswith("Spend (")
+    assert len(spend_daily["labels"]) == 7
+    for dataset in spend_daily["datasets"]:
+        assert dataset["colour"] == channels[dataset["label"]]
+    swatches = js(browser, """return [...document.querySelectorAll('#campaigns tbody tr')].map(tr =>
+        [tr.cells[0].textContent, getComputedStyle(tr.cells[0].querySelector('.swatch')).backgroundColor]);""")
+    assert swatches, "the campaign table is empty"
+    hex_to_rgb = lambda h: f"rgb({int(h[1:3], 16)}, {int(h[3:5], 16)}, {int(h[5:7], 16)})"  # noqa: E731
+    for channel, colour in swatches:
+        if channel in channels:
+            assert colour == hex_to_rgb(channels[channel])
+
+    # The comparison table: a column per model, and the week's spend as the warehouse has it.
+    headings = js(browser, "return [...document.querySelectorAll('#comparison th')].map(th => th.textContent);")
+    assert headings == ["Channel", "Spend", *MODEL_LABELS]
+    total_spend = browser.find_element(By.CSS_SELECTOR, "#comparison tfoot td:nth-child(2)").text
+    assert total_spend == f"${spend_in_warehouse(warehouse_url):,.0f}"
+
+    # Sorting the campaign table by ROAS puts the highest first.
+    browser.find_element(By.XPATH, "//table[@id='campaigns']//th/button[normalize-space()='ROAS']").click()
+    values = js(browser, "return [...document.querySelectorAll('#campaigns tbody tr')]"
+                         ".map(tr => tr.cells[5].textContent);")
+    numbers = [float(v.rstrip("×")) for v in values if v != "–"]
+    assert numbers == sorted(numbers, reverse=True)
+
+    # Everything the page loaded came from Airflow's origin: it works without the internet.
+    resources = js(browser, "return performance.getEntriesByType('resource').map(e => e.name);")
+    assert any(r.endswith("/marketing/static/vendor/chart.umd.min.js") for r in resources)
+    assert all(r.startswith(airflow.base_url + "/") for r in resources), resources
+
+    # The freshness card's link opens the DAG's runs in Airflow itself, not inside the frame.
+    js(browser, "window.scrollTo(0, 0);")
+    browser.find_element(By.LINK_TEXT, "marketing_attribution").click()
+    browser.switch_to.default_content()
+    wait_for(browser, lambda d: d.current_url.startswith(f"{airflow.base_url}/dags/marketing_attribution/runs"),
+             "the DAG runs link did not open Airflow's page")
