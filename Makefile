@@ -6,7 +6,7 @@ UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: help install lock test sample run demo report airflow bench migrate warehouse-stop clean
+.PHONY: help install lock dashboard test sample run demo report airflow bench migrate warehouse-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -25,7 +25,15 @@ lock: ## recompile requirements.txt from requirements.in (the one source of trut
 	test -x $(UV) || $(MAKE) install
 	$(UV) pip compile requirements.in -o requirements.txt --python-version 3.11 --quiet
 
-test: install ## run the whole test suite (embedded Postgres unless TEST_WAREHOUSE_URL is set)
+DASHBOARD := plugins/marketing_dashboard
+$(DASHBOARD)/static/vendor/chart.umd.min.js: $(DASHBOARD)/package-lock.json
+	$(BIN)/python $(DASHBOARD)/build.py
+
+dashboard: install ## build the dashboard's chart library from npm (needs Node.js; once per lock change)
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(DASHBOARD)/static/vendor/chart.umd.min.js; \
+	else echo "npm not found: the dashboard's charts are not built (the page says how to build them)"; fi
+
+test: install dashboard ## run the whole test suite (embedded Postgres unless TEST_WAREHOUSE_URL is set)
 	$(BIN)/python -m pytest
 
 sample: install ## write 60 days of sample landing files to LANDING_URL
@@ -42,7 +50,7 @@ demo: install ## first run: sample data, the pipeline, then ROAS by channel per 
 	$(BIN)/python -m marketing run
 	$(BIN)/python -m marketing report
 
-airflow: install ## start Airflow locally (airflow standalone) with the project's DAGs; Ctrl-C stops it
+airflow: install dashboard ## start Airflow locally (airflow standalone) with the project's DAGs; Ctrl-C stops it
 	$(BIN)/python -m marketing airflow
 
 bench: install ## measure ingest and attribution speed (ratios side by side, one run)

@@ -1,0 +1,107 @@
+"""Attribution speed, part of `make bench`: core rows are synthesised in SQL, then timed runs.
+
+- full: ~1M conversions over ~5M touchpoints, all six models, daily tables and ROAS, with the
+  temp-file spill of the run (pg_stat_database.temp_bytes);
+- incremental: a steady day (~35k conversions, ~170k touchpoints) added on top of 30, 60 and
+  120 days of history, timed as the ingest's queue would trigger it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from marketing.attribution import run_attribution
+from marketing.bench import drop_database, scratch_database
+from marketing.config import AttributionParams
+from marketing.migrate import upgrade
+from marketing.warehouse import connect
+
+SQL = (Path(__file__).resolve().parent / "sql" / "bench" / "synthetic_day.sql").read_text()
+FIRST_DAY = "2026-01-01"
+
+
+def add_days(conn, first: int, count: int, *, touchpoints: int, conversions: int, persons: int,
+             queue: bool) -> None:
+    """Insert `count` synthetic days (day numbers from `first`) into core; optionally queue them."""
+    with conn.cursor() as cur:
+        for day in range(first, first + count):
+            cur.execute(SQL, {"first_day": FIRST_DAY, "day": day, "touchpoints": touchpoints,
+                              "conversions": conversions, "persons": persons, "queue": queue})
+        cur.execute("analyze core.touchpoints; analyze core.conversions; analyze core.ad_spend")
+    conn.commit()
+
+
+def _temp_bytes(conn) -> int:
+    with conn.cursor() as cur:
+        cur.execute("select temp_bytes from pg_stat_database where datname = current_database()")
+        value = cur.fetchone()[0]
+    conn.commit()
+    return value
+
+
+def timed_run(conn, **kwargs) -> tuple[float, int, object]:
+    """Seconds and temp bytes spilled by one attribution run."""
+    before = _temp_bytes(conn)
+    started = time.perf_counter()
+    summary = run_attribution(conn, AttributionParams(), **kwargs)
+    seconds = time.perf_counter() - started
+    time.sleep(0.6)  # the statistics collector reports temp files with a short delay
+    return seconds, _temp_bytes(conn) - before, summary
+
+
+def bench_full(server_url: str, days: int = 30, touchpoints: int = 170_000, conversions: int = 33_500) -> dict:
+    url = scratch_database(server_url, "mkt_bench_full")
+    upgrade(url)
+    conn = connect(url)
+    add_days(conn, 0, days, touchpoints=touchpoints, conversions=conversions, persons=1_000_000, queue=False)
+    with conn.cursor() as cur:
+        cur.execute("select (select count(*) from core.conversions), (select count(*) from core.touchpoints)")
+        n_conversions, n_touchpoints = cur.fetchone()
+    conn.commit()
+    seconds, spilled, _ = timed_run(conn, full_rebuild=True)
+    with conn.cursor() as cur:
+        cur.execute("select count(*) from marts.attribution_credits")
+        credits = cur.fetchone()[0]
+    conn.close()
+    drop_database(server_url, "mkt_bench_full")
+    return {"conversions": n_conversions, "touchpoints": n_touchpoints, "credits": credits,
+            "seconds": seconds, "temp_mb": spilled / 1e6}
+
+
+def bench_incremental(server_url: str, histories=(30, 60, 120), touchpoints: int = 170_000,
+                      conversions: int = 35_000) -> list[dict]:
+    url = scratch_database(server_url, "mkt_bench_incremental")
+    upgrade(url)
+    conn = connect(url)
+    rows, loaded = [], 0
+    for history in histories:
+        add_days(conn, loaded, history - loaded, touchpoints=touchpoints, conversions=conversions,
+                 persons=1_000_000, queue=False)
+        run_attribution(conn, AttributionParams(), full_rebuild=True)
+        add_days(conn, history, 1, touchpoints=touchpoints, conversions=conversions, persons=1_000_000, queue=True)
+        seconds, spilled, summary = timed_run(conn)
+        rows.append({"history_days": history, "seconds": seconds, "temp_mb": spilled / 1e6,
+                     "conversions_recomputed": summary.conversions_recomputed})
+        loaded = history + 1
+    conn.close()
+    drop_database(server_url, "mkt_bench_incremental")
+    return rows
+
+
+def main(server_url: str) -> None:
+    full = bench_full(server_url)
+    print(
+        f"attribution, full run: {full['conversions']:,} conversions, {full['touchpoints']:,} touchpoints"
+        f" -> {full['credits']:,} credit rows\n"
+        f"  six models + daily + ROAS  {full['seconds']:7.2f} s   temp spill {full['temp_mb']:.0f} MB"
+        "   (target <= 15 s)",
+        flush=True,
+    )
+    rows = bench_incremental(server_url)
+    print("attribution, one more day (~35k conversions, ~170k touchpoints) on top of:")
+    for row in rows:
+        print(f"  {row['history_days']:4d} days of history  {row['seconds']:6.2f} s"
+              f"   ({row['conversions_recomputed']:,} conversions recomputed, temp spill {row['temp_mb']:.0f} MB)")
+    print(f"  120 days / 30 days = {rows[-1]['seconds'] / rows[0]['seconds']:.2f}  (target: each <= 2 s, ratio <= 1.5)",
+          flush=True)
