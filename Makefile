@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) pip install --python $(BIN)/python --quiet -r requirements.txt
+	$(UV) pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.txt
 	$(UV) pip install --python $(BIN)/python --quiet --no-deps -e .
 	touch $@
 

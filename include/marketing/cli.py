@@ -28,6 +28,7 @@ def airflow_env(settings: Settings, url: str) -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW_CONN_WAREHOUSE": os.environ.get("AIRFLOW_CONN_WAREHOUSE") or airflow_conn_uri(url),
+        "WAREHOUSE_URL": url,  # the dashboard, inside the api-server, reads the marts through it
         "LANDING_URL": settings.landing_url,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT / "include"), os.environ.get("PYTHONPATH")])),
     }
