@@ -28,7 +28,7 @@ import httpx
 import psutil
 
 from marketing.cli import airflow_env
-from marketing.config import PROJECT_ROOT, Settings
+from marketing.config import Settings
 from marketing.warehouse import airflow_conn_uri
 
 USERNAME = "admin"
