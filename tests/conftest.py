@@ -7,6 +7,7 @@ gets a fresh database cloned from a migrated template, which takes a few tens of
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -64,32 +65,33 @@ def template_database(pg_server_url):
     admin.close()
 
 
+@contextlib.contextmanager
 def _fresh_database(pg_server_url: str, template: str | None):
+    """A new database (cloned from `template` if given), dropped afterwards; yields its URL."""
     name = f"mkt_test_{uuid.uuid4().hex[:12]}"
     admin = _admin(pg_server_url)
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
-    return admin, name
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
+        yield with_database(pg_server_url, name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
 
 
 @pytest.fixture
 def warehouse_url(pg_server_url, template_database):
     """URL of a new, migrated database that only this test uses."""
-    admin, name = _fresh_database(pg_server_url, template_database)
-    yield with_database(pg_server_url, name)
-    with admin.cursor() as cur:
-        cur.execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
+    with _fresh_database(pg_server_url, template_database) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_database_url(pg_server_url):
     """URL of a new, empty database (for migration tests)."""
-    admin, name = _fresh_database(pg_server_url, None)
-    yield with_database(pg_server_url, name)
-    with admin.cursor() as cur:
-        cur.execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
+    with _fresh_database(pg_server_url, None) as url:
+        yield url
 
 
 @pytest.fixture
