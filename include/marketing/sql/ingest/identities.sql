@@ -1,35 +1,37 @@
 -- Identity links carried by one file version (contract: People). For each anonymous_id the
 -- earliest event that carried both ids wins; ties are broken by the event's id.
 -- {raw_table} and {id_column} are filled in with quoted identifiers.
+create temp table links on commit drop as
+select distinct on (anonymous_id)
+    anonymous_id, user_id, occurred_at as linked_at, {id_column} as link_event
+from {raw_table}
+where file_id = %(file_id)s and anonymous_id is not null and user_id is not null
+order by anonymous_id, occurred_at, {id_column};
+
+-- The file's rows are too new for the table statistics: without real counts the planner
+-- picks nested loops that grow with the square of the file.
+analyze links;
+
+-- Devices whose user changes: first links, and earlier links that name another user.
 create temp table relinked on commit drop as
-with links as (
-    select distinct on (anonymous_id)
-        anonymous_id, user_id, occurred_at as linked_at, {id_column} as link_event
-    from {raw_table}
-    where file_id = %(file_id)s and anonymous_id is not null and user_id is not null
-    order by anonymous_id, occurred_at, {id_column}
-),
-previous as (
-    select i.anonymous_id, i.user_id
-    from core.identities i
-    join links using (anonymous_id)
-),
-upserted as (
-    insert into core.identities as i (anonymous_id, user_id, linked_at, link_event, file_id)
-    select anonymous_id, user_id, linked_at, link_event, %(file_id)s
-    from links
-    on conflict (anonymous_id) do update
-        set user_id = excluded.user_id,
-            linked_at = excluded.linked_at,
-            link_event = excluded.link_event,
-            file_id = excluded.file_id
-        where (excluded.linked_at, excluded.link_event) < (i.linked_at, i.link_event)
-    returning i.anonymous_id, i.user_id
-)
-select upserted.anonymous_id, previous.user_id as old_user_id, upserted.user_id
-from upserted
-left join previous using (anonymous_id)
-where previous.user_id is distinct from upserted.user_id;
+select links.anonymous_id, known.user_id as old_user_id, links.user_id
+from links
+left join core.identities known using (anonymous_id)
+where known.anonymous_id is null
+   or ((links.linked_at, links.link_event) < (known.linked_at, known.link_event)
+       and links.user_id <> known.user_id);
+
+analyze relinked;
+
+insert into core.identities as i (anonymous_id, user_id, linked_at, link_event, file_id)
+select anonymous_id, user_id, linked_at, link_event, %(file_id)s
+from links
+on conflict (anonymous_id) do update
+    set user_id = excluded.user_id,
+        linked_at = excluded.linked_at,
+        link_event = excluded.link_event,
+        file_id = excluded.file_id
+    where (excluded.linked_at, excluded.link_event) < (i.linked_at, i.link_event);
 
 -- Events of a newly linked device that carry no user_id now belong to the linked user. They
 -- are found through the person index: until now their key was the device's or the old user's.
