@@ -185,6 +185,9 @@ def recompute_queued(cur, params: AttributionParams) -> RunSummary:
     if not cur.fetchone()[0]:
         return RunSummary("incremental", 0, 0, 0, 0.0)
     create_scope(cur)
+    # The loads fill the queue faster than autovacuum analyses it: with stale statistics the
+    # planner takes a day's 150k changed persons for a few hundred and probes them one by one.
+    cur.execute("analyze ops.attribution_queue")
     cur.execute(sql_text("attribution_scope_from_queue"))
     queue_items, conversions = cur.fetchone()
     dates = recompute_affected(cur, params)

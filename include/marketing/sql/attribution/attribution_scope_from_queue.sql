@@ -14,13 +14,22 @@ queued_conversions as (
 
 -- A person's changed touches can move the credit of their conversions from the earliest
 -- changed touch on (since null: every conversion of the person, e.g. after identity stitching).
+changed_persons as (
+    select key as person_key, min(coalesce(since, '-infinity'::timestamptz)) as since
+    from consumed
+    where kind = 'person'
+    group by key
+),
+
+-- Only conversions from the earliest change on can move: an index range on time, usually the
+-- last day, rather than every conversion of the history.
 person_conversions as (
     select c.conversion_id
-    from consumed q
-    join core.conversions c
-        on c.person_key = q.key
-        and c.occurred_at >= coalesce(q.since, '-infinity'::timestamptz)
-    where q.kind = 'person'
+    from core.conversions c
+    join changed_persons p
+        on p.person_key = c.person_key
+        and c.occurred_at >= p.since
+    where c.occurred_at >= (select min(since) from changed_persons)
 ),
 
 affected as (
