@@ -12,6 +12,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import psycopg2
 import psycopg2.extensions
+from psycopg2 import sql
 
 from marketing.config import Settings
 
@@ -34,18 +35,18 @@ EMBEDDED_SETTINGS = {
 
 def _tune(server) -> bool:
     """Apply EMBEDDED_SETTINGS with ALTER SYSTEM; True when a restart is needed to take them."""
-    current = dict(
-        line.split("|", 1)
-        for line in server.psql(
-            "select name || '|' || setting || coalesce(unit, '') from pg_settings where name in ("
-            + ", ".join(f"'{name}'" for name in EMBEDDED_SETTINGS) + ");"
-        ).split("\n")[2:]
-        if "|" in line
-    )
-    if current.get("wal_level", "").strip() == "minimal":
-        return False
-    server.psql("".join(f"alter system set {name} = '{value}';" for name, value in EMBEDDED_SETTINGS.items()))
-    return True
+    conn = psycopg2.connect(embedded_url(server))
+    conn.autocommit = True  # ALTER SYSTEM cannot run in a transaction
+    try:
+        with conn.cursor() as cur:
+            cur.execute("show wal_level")
+            if cur.fetchone()[0] == "minimal":
+                return False
+            for name, value in EMBEDDED_SETTINGS.items():
+                cur.execute(sql.SQL("alter system set {} = %s").format(sql.Identifier(name)), (value,))
+        return True
+    finally:
+        conn.close()
 
 
 def embedded_server(data_dir: Path):
