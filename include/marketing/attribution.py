@@ -14,7 +14,13 @@ run killed half way leaves nothing behind. It works in one of three modes:
   spend of every day of the range. The queue is left alone; the next incremental run still
   consumes it (a conversion recomputed twice gives the same rows: only repeated work).
 
-How a run recomputes a set of conversions: their credit rows are deleted and inserted anew,
+Credits are stored one row per (conversion, eligible touch) in `marts.attribution_paths`, with
+what each of the six models gives the touch; `marts.attribution_credits` is a view with the
+contract's grain over it. The paths table is partitioned into slices by person: a full rebuild
+computes each slice in a session of its own, side by side (one per core), from one snapshot,
+and swaps the new slices in when all are done.
+
+How a run recomputes a set of conversions: their path rows are deleted and inserted anew,
 and the sums of both (by date, model, channel, campaign and conversion type) are collected in
 a temp table, `attribution_changes`. The daily marts then add those changes to the rows they
 touch and nothing else, so a run costs what it recomputes, not the size of the history.
@@ -27,13 +33,15 @@ from __future__ import annotations
 import datetime
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
 from psycopg2 import sql
+from psycopg2.extensions import ISOLATION_LEVEL_REPEATABLE_READ
+from psycopg2.extras import execute_values
 
 from marketing.config import AttributionParams
 
@@ -41,12 +49,27 @@ log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).with_name("sql") / "attribution"
 MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
-MARTS = ("marts.attribution_credits", "marts.channel_attribution_daily", "marts.roas_daily")
+DAILY_MARTS = ("marts.channel_attribution_daily", "marts.roas_daily")
+PATH_COLUMNS = (
+    "slice", "conversion_id", "conversion_occurred_at", "conversion_date", "conversion_type", "revenue",
+    "touchpoint_event_id", "touch_occurred_at", "channel", "campaign", "touch_position", "path_length",
+    "last_non_direct", "time_decay_credit", "position_credit",
+)
+CHANGE_COLUMNS = "(date, model, channel, campaign, conversion_type, conversions, revenue, credit_rows)"
+# What sql/attribution/attribution_changes.sql reads of a path row.
+CHANGE_SOURCE_COLUMNS = (
+    "conversion_date, channel, campaign, conversion_type, revenue, touch_position, path_length,"
+    " last_non_direct, time_decay_credit, position_credit"
+)
+# A time-decay weight relative to the conversion, 2^-(lookback / half-life), stays a normal
+# double up to this many half-lives; beyond it the shares are taken relative to the last touch.
+MAX_HALF_LIVES = 1000
 # The same advisory lock as `marketing.ingest.load.INGEST_LOCK` (not imported: that module needs Airflow).
 INGEST_LOCK = "marketing.ingest"
 # Sorting the paths of a full rebuild is its biggest step; it should stay in memory.
 WORK_MEM = "256MB"
 MAINTENANCE_WORK_MEM = "512MB"  # index builds after a full rebuild
+LOCK_TIMEOUT = "5min"  # a slice session waiting on a lock longer than this is stuck: fail
 
 
 @dataclass
@@ -76,10 +99,12 @@ def sql_text(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text()
 
 
-def query_params(params: AttributionParams) -> dict:
+def query_params(params: AttributionParams, slices: int = 1) -> dict:
     """The bind parameters the attribution SQL files use."""
     first, middle, last = (float(w) for w in params.position_weights)
     return {
+        "slices": slices,
+        "decay_from_conversion": params.lookback_days <= MAX_HALF_LIVES * params.half_life_days,
         "lookback_days": int(params.lookback_days),
         "half_life_days": float(params.half_life_days),
         "first_weight": first,
@@ -99,11 +124,14 @@ def run_attribution(
     full_rebuild: bool = False,
     start_date: datetime.date | None = None,
     end_date: datetime.date | None = None,
+    connect: Callable[[], object] | None = None,
 ) -> RunSummary:
     """Bring the attribution marts up to date with core, in one transaction; returns what it did.
 
     Incremental by default; `full_rebuild=True` recomputes everything; `start_date`/`end_date`
     (inclusive; either may be left open) recompute the conversions and days of that range.
+    `connect` opens another connection to the same warehouse: a full rebuild then computes its
+    slices side by side, one session each. Without it, they are computed one after the other.
     """
     clock = time.monotonic()
     if start_date and end_date and start_date > end_date:
@@ -113,13 +141,16 @@ def run_attribution(
     with conn, conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (INGEST_LOCK,))
         # Settings for this transaction only. With the session time zone fixed, nothing the SQL
-        # computes depends on the connection it runs on.
+        # computes depends on the connection it runs on. A commit lost in a crash is safe to
+        # lose: the queue rows it consumed come back with it, so the next run does the work again.
         cur.execute(
-            "select set_config('work_mem', %s, true), set_config('timezone', 'UTC', true)", (WORK_MEM,)
+            "select set_config('work_mem', %s, true), set_config('timezone', 'UTC', true),"
+            " set_config('synchronous_commit', 'off', true)",
+            (WORK_MEM,),
         )
         reason = "forced" if full_rebuild else full_rebuild_reason(cur, params)
         if reason:
-            summary = rebuild_all(cur, params, reason)
+            summary = rebuild_all(cur, params, reason, connect)
         elif start_date is not None or end_date is not None:
             summary = recompute_range(cur, params, start_date, end_date)
         else:
@@ -145,7 +176,7 @@ def full_rebuild_reason(cur, params: AttributionParams) -> str | None:
     cur.execute(
         """
         select
-            (not exists (select from marts.attribution_credits)
+            (not exists (select from marts.attribution_paths)
              and exists (select from core.conversions
                          where cardinality(%(conversion_types)s::text[]) = 0
                             or conversion_type = any(%(conversion_types)s::text[])))
@@ -158,25 +189,132 @@ def full_rebuild_reason(cur, params: AttributionParams) -> str | None:
 
 # ---- the three modes -------------------------------------------------------------------------
 
-def rebuild_all(cur, params: AttributionParams, reason: str) -> RunSummary:
+def rebuild_all(cur, params: AttributionParams, reason: str, connect: Callable[[], object] | None = None) -> RunSummary:
     """Recompute every conversion and every day from scratch; the queue is then empty."""
+    slices = path_slices(cur)
+    if connect is None:
+        changes = [build_slice(cur, params, slice_, len(slices)) for slice_ in slices]
+    else:
+        # The slice sessions read core as this transaction sees it: the loads wait on the lock.
+        cur.execute("select pg_export_snapshot()")
+        snapshot = cur.fetchone()[0]
+        with ThreadPoolExecutor(max_workers=len(slices), thread_name_prefix="attribution-slice") as pool:
+            futures = [pool.submit(build_slice_in_session, connect, snapshot, params, s, len(slices)) for s in slices]
+            changes = [future.result() for future in futures]
+    swap_slices(cur, slices)
+    create_scope(cur)
     # TRUNCATE rather than DELETE: no dead rows to vacuum. Readers wait for the commit, then
     # see the new marts whole.
-    cur.execute("truncate " + ", ".join(MARTS))
+    cur.execute("truncate " + ", ".join(DAILY_MARTS))
     cur.execute("delete from ops.attribution_queue")
     queue_items = cur.rowcount
-    create_scope(cur)
     cur.execute("insert into attribution_spend_dates (date) select distinct date from core.ad_spend")
     cur.execute("analyze attribution_spend_dates")
-    with indexes_built_after(cur, "marts", "attribution_credits"):
-        insert_credits(cur, params, sql.Identifier("core", "conversions"))
+    for rows in changes:
+        execute_values(cur, f"insert into attribution_changes {CHANGE_COLUMNS} values %s", rows, page_size=5000)
     dates = update_daily(cur, params)
     # Every conversion attributed has exactly one first_touch row.
     cur.execute("select coalesce(sum(credit_rows), 0) from attribution_changes where model = 'first_touch'")
     conversions = int(cur.fetchone()[0])
-    # The runs that follow plan their index lookups with these statistics.
-    cur.execute("analyze " + ", ".join(MARTS))
+    # The runs that follow plan their lookups with these statistics (the slices have theirs).
+    cur.execute("analyze " + ", ".join(DAILY_MARTS))
     return RunSummary("full", conversions, dates, queue_items, 0.0, reason=reason)
+
+
+# ---- a full rebuild's slices -----------------------------------------------------------------
+
+def path_slices(cur) -> list[int]:
+    """The slices of marts.attribution_paths: partitions attribution_paths_s0 … s(n-1)."""
+    cur.execute(
+        "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid"
+        " where i.inhparent = 'marts.attribution_paths'::regclass order by c.relname"
+    )
+    names = sorted(name for (name,) in cur.fetchall())
+    slices = list(range(len(names)))
+    if names != sorted(f"attribution_paths_s{k}" for k in slices):
+        raise RuntimeError(f"marts.attribution_paths should have partitions attribution_paths_s0..n, has {names}")
+    return slices
+
+
+def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> list[tuple]:
+    """Fill marts.attribution_paths_next_s<slice> with the slice's paths; returns their changes.
+
+    The table is created in this transaction, so its rows skip the WAL (wal_level minimal) and
+    its indexes are built once at the end. It carries a check on its slice, so attaching it
+    as a partition needs no scan.
+    """
+    table = f"attribution_paths_next_s{slice_}"
+    target = sql.Identifier("marts", table)
+    cur.execute(sql.SQL("drop table if exists {}").format(target))
+    cur.execute(
+        sql.SQL("create table {} (like marts.attribution_paths including defaults including constraints)").format(target)
+    )
+    cur.execute(sql.SQL("alter table {} add constraint {} check (slice = {})").format(
+        target, sql.Identifier(f"{table}_slice"), sql.Literal(slice_)))
+    in_slice = sql.SQL("(select * from {} where abs(hashtext(person_key) %% {}) = {})")
+    cur.execute(
+        sql.SQL("insert into {} ({}) ").format(target, sql.SQL(", ").join(map(sql.Identifier, PATH_COLUMNS)))
+        + sql.SQL(sql_text("attribution_paths")).format(
+            conversions=in_slice.format(sql.Identifier("core", "conversions"), sql.Literal(slices), sql.Literal(slice_)),
+            touchpoints=in_slice.format(sql.Identifier("core", "touchpoints"), sql.Literal(slices), sql.Literal(slice_)),
+        ),
+        query_params(params, slices),
+    )
+    cur.execute("select set_config('maintenance_work_mem', %s, true)", (MAINTENANCE_WORK_MEM,))
+    cur.execute(
+        "select c.relname, pg_get_indexdef(c.oid) from pg_index x join pg_class c on c.oid = x.indexrelid"
+        " where x.indrelid = 'marts.attribution_paths'::regclass"
+    )
+    for name, definition in cur.fetchall():
+        # "CREATE INDEX attribution_paths_conversion ON ONLY marts.attribution_paths USING …"
+        using = definition[definition.index(" USING "):]
+        suffix = name.removeprefix("attribution_paths_")
+        cur.execute(sql.SQL("create index {} on {}").format(sql.Identifier(f"{table}_{suffix}"), target)
+                    + sql.SQL(using))
+    cur.execute(sql.SQL("analyze {}").format(target))
+    cur.execute(sql.SQL(sql_text("attribution_changes")).format(paths=target), {"sign": 1})
+    return cur.fetchall()
+
+
+def build_slice_in_session(connect: Callable[[], object], snapshot: str, params: AttributionParams,
+                           slice_: int, slices: int) -> list[tuple]:
+    """`build_slice` in a session of its own, on the coordinating run's snapshot; commits."""
+    conn = connect()
+    try:
+        conn.set_session(isolation_level=ISOLATION_LEVEL_REPEATABLE_READ)
+        with conn, conn.cursor() as cur:
+            cur.execute("set transaction snapshot %s", (snapshot,))
+            cur.execute(
+                "select set_config('work_mem', %s, true), set_config('timezone', 'UTC', true),"
+                " set_config('lock_timeout', %s, true), set_config('synchronous_commit', 'off', true)",
+                (WORK_MEM, LOCK_TIMEOUT),
+            )
+            return build_slice(cur, params, slice_, slices)
+    finally:
+        conn.close()
+
+
+def swap_slices(cur, slices: list[int]) -> None:
+    """Put each slice's new table in place of its partition (no scan: the check proves the bound)."""
+    for slice_ in slices:
+        live, built = f"attribution_paths_s{slice_}", f"attribution_paths_next_s{slice_}"
+        cur.execute(sql.SQL("alter table marts.attribution_paths detach partition {}").format(
+            sql.Identifier("marts", live)))
+        cur.execute(sql.SQL("drop table {}").format(sql.Identifier("marts", live)))
+        cur.execute(sql.SQL("alter table {} rename to {}").format(sql.Identifier("marts", built), sql.Identifier(live)))
+        cur.execute(sql.SQL("alter table marts.attribution_paths attach partition {} for values in ({})").format(
+            sql.Identifier("marts", live), sql.Literal(slice_)))
+        cur.execute(sql.SQL("alter table {} drop constraint {}").format(
+            sql.Identifier("marts", live), sql.Identifier(f"{built}_slice")))
+        cur.execute(
+            "select c.relname from pg_index x join pg_class c on c.oid = x.indexrelid"
+            " where x.indrelid = %s::regclass",
+            (f"marts.{live}",),
+        )
+        for (index,) in cur.fetchall():
+            if index.startswith(built):
+                cur.execute(sql.SQL("alter index {} rename to {}").format(
+                    sql.Identifier("marts", index), sql.Identifier(live + index.removeprefix(built))))
 
 
 def recompute_queued(cur, params: AttributionParams) -> RunSummary:
@@ -261,53 +399,36 @@ def create_scope(cur) -> None:
 
 
 def recompute_affected(cur, params: AttributionParams) -> int:
-    """Replace the credits of the affected conversions and update the daily marts; returns days changed."""
+    """Replace the path rows of the affected conversions and update the daily marts; returns days changed."""
     # Temp tables are never analysed by autovacuum; without statistics the planner would not
     # see that a few thousand ids or days call for index lookups.
     cur.execute("analyze attribution_affected, attribution_spend_dates")
-    cur.execute(sql_text("attribution_credits_delete"))
-    # One index lookup per affected conversion, whatever the planner would guess for a join.
+    changes = sql.SQL(sql_text("attribution_changes"))
+    columns = sql.SQL(", ").join(map(sql.Identifier, PATH_COLUMNS))
+    # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
+    # many rows (it cannot know new conversions have none yet) and scan the whole table.
     cur.execute(
-        "create temp view attribution_scope_conversions as"
-        " select c.* from core.conversions c"
-        " where c.conversion_id = any(array(select conversion_id from attribution_affected))"
+        sql.SQL(
+            "with removed as (delete from marts.attribution_paths"
+            " where conversion_id = any(array(select conversion_id from attribution_affected))"
+            " returning " + CHANGE_SOURCE_COLUMNS + ")"
+            " insert into attribution_changes " + CHANGE_COLUMNS + " "
+        ) + changes.format(paths=sql.Identifier("removed")),
+        {"sign": -1},
     )
-    insert_credits(cur, params, sql.Identifier("attribution_scope_conversions"))
-    cur.execute("drop view attribution_scope_conversions")
+    scope = sql.SQL(
+        "(select c.* from core.conversions c"
+        " where c.conversion_id = any(array(select conversion_id from attribution_affected)))"
+    )
+    slices = len(path_slices(cur))
+    cur.execute(
+        sql.SQL("with inserted as (insert into marts.attribution_paths ({}) ").format(columns)
+        + sql.SQL(sql_text("attribution_paths")).format(conversions=scope, touchpoints=sql.Identifier("core", "touchpoints"))
+        + sql.SQL(" returning " + CHANGE_SOURCE_COLUMNS + ") insert into attribution_changes " + CHANGE_COLUMNS + " ")
+        + changes.format(paths=sql.Identifier("inserted")),
+        {**query_params(params, slices), "sign": 1},
+    )
     return update_daily(cur, params)
-
-
-@contextmanager
-def indexes_built_after(cur, schema: str, table: str) -> Iterator[None]:
-    """Drop the table's indexes for the block and build them again after it.
-
-    Building an index over millions of rows at once is several times faster than keeping it
-    up to date row by row. The definitions are read from the catalog, so the migration stays
-    the one place that declares them (indexes behind a constraint stay). Only for a table
-    truncated in this transaction: no one else can see it without its indexes.
-    """
-    cur.execute(
-        """
-        select i.relname, pg_get_indexdef(i.oid)
-        from pg_index x
-        join pg_class i on i.oid = x.indexrelid
-        where x.indrelid = %s::regclass
-          and not exists (select from pg_constraint c where c.conindid = x.indexrelid)
-        """,
-        (f"{schema}.{table}",),
-    )
-    indexes = cur.fetchall()
-    for name, _ in indexes:
-        cur.execute(sql.SQL("drop index {}").format(sql.Identifier(schema, name)))
-    yield
-    cur.execute("select set_config('maintenance_work_mem', %s, true)", (MAINTENANCE_WORK_MEM,))
-    for _, definition in indexes:
-        cur.execute(definition)
-
-
-def insert_credits(cur, params: AttributionParams, conversions: sql.Composable) -> None:
-    """Insert the credit rows of the conversions in relation `conversions` (and record their sums)."""
-    cur.execute(sql.SQL(sql_text("attribution_credits")).format(conversions=conversions), query_params(params))
 
 
 def update_daily(cur, params: AttributionParams) -> int:

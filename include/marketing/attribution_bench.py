@@ -40,11 +40,11 @@ def _temp_bytes(conn) -> int:
     return value
 
 
-def timed_run(conn, **kwargs) -> tuple[float, int, object]:
-    """Seconds and temp bytes spilled by one attribution run."""
+def timed_run(conn, url: str, **kwargs) -> tuple[float, int, object]:
+    """Seconds and temp bytes spilled by one attribution run (a full one in one session per slice)."""
     before = _temp_bytes(conn)
     started = time.perf_counter()
-    summary = run_attribution(conn, AttributionParams(), **kwargs)
+    summary = run_attribution(conn, AttributionParams(), connect=lambda: connect(url), **kwargs)
     seconds = time.perf_counter() - started
     time.sleep(0.6)  # the statistics collector reports temp files with a short delay
     return seconds, _temp_bytes(conn) - before, summary
@@ -59,14 +59,16 @@ def bench_full(server_url: str, days: int = 30, touchpoints: int = 170_000, conv
         cur.execute("select (select count(*) from core.conversions), (select count(*) from core.touchpoints)")
         n_conversions, n_touchpoints = cur.fetchone()
     conn.commit()
-    seconds, spilled, _ = timed_run(conn, full_rebuild=True)
+    seconds, spilled, _ = timed_run(conn, url, full_rebuild=True)
     with conn.cursor() as cur:
         cur.execute("select count(*) from marts.attribution_credits")
         credits = cur.fetchone()[0]
+        cur.execute("select count(*) from marts.attribution_paths")
+        paths = cur.fetchone()[0]
     conn.close()
     drop_database(server_url, "mkt_bench_full")
     return {"conversions": n_conversions, "touchpoints": n_touchpoints, "credits": credits,
-            "seconds": seconds, "temp_mb": spilled / 1e6}
+            "paths": paths, "seconds": seconds, "temp_mb": spilled / 1e6}
 
 
 def bench_incremental(server_url: str, histories=(30, 60, 120), touchpoints: int = 170_000,
@@ -78,9 +80,9 @@ def bench_incremental(server_url: str, histories=(30, 60, 120), touchpoints: int
     for history in histories:
         add_days(conn, loaded, history - loaded, touchpoints=touchpoints, conversions=conversions,
                  persons=1_000_000, queue=False)
-        run_attribution(conn, AttributionParams(), full_rebuild=True)
+        run_attribution(conn, AttributionParams(), full_rebuild=True, connect=lambda: connect(url))
         add_days(conn, history, 1, touchpoints=touchpoints, conversions=conversions, persons=1_000_000, queue=True)
-        seconds, spilled, summary = timed_run(conn)
+        seconds, spilled, summary = timed_run(conn, url)
         rows.append({"history_days": history, "seconds": seconds, "temp_mb": spilled / 1e6,
                      "conversions_recomputed": summary.conversions_recomputed})
         loaded = history + 1
@@ -93,7 +95,7 @@ def main(server_url: str) -> None:
     full = bench_full(server_url)
     print(
         f"attribution, full run: {full['conversions']:,} conversions, {full['touchpoints']:,} touchpoints"
-        f" -> {full['credits']:,} credit rows\n"
+        f" -> {full['credits']:,} credit rows ({full['paths']:,} path rows stored)\n"
         f"  six models + daily + ROAS  {full['seconds']:7.2f} s   temp spill {full['temp_mb']:.0f} MB"
         "   (target <= 15 s)",
         flush=True,

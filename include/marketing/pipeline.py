@@ -14,7 +14,7 @@ from marketing.channels import ChannelClassifier
 from marketing.config import Settings
 from marketing.ingest.load import CHANGES, LandingFile, classifier_for, load_feed, pending_files
 from marketing.ingest.parse import FEEDS
-from marketing.warehouse import connection
+from marketing.warehouse import connect, connection
 
 WAREHOUSE_CONN_ID = "warehouse"
 CORE_TABLES = ("touchpoints", "conversions", "ad_spend", "identities", "fx_rates")
@@ -89,12 +89,16 @@ assert set(t for tables in CHANGES.values() for t in tables) == set(CORE_TABLES)
 def attribute(
     url: str, settings: Settings, *, full_rebuild: bool = False, start_date=None, end_date=None
 ) -> dict:
-    """Recompute attribution and ROAS for what changed (or a date range, or everything)."""
+    """Recompute attribution and ROAS for what changed (or a date range, or everything).
+
+    A full rebuild computes its slices in sessions of their own, opened on the same URL.
+    """
     from marketing.attribution import run_attribution
 
     with connection(url) as conn:
         summary = run_attribution(
-            conn, settings.attribution, full_rebuild=full_rebuild, start_date=start_date, end_date=end_date
+            conn, settings.attribution, full_rebuild=full_rebuild, start_date=start_date, end_date=end_date,
+            connect=lambda: connect(url),
         )
     return summary.as_dict()
 

@@ -111,7 +111,7 @@ def test_full_rebuild_can_be_forced(history):
 def test_emptied_marts_are_rebuilt_in_full(history):
     before = marts(history)
     with history, history.cursor() as cur:
-        cur.execute("truncate marts.attribution_credits, marts.channel_attribution_daily, marts.roas_daily")
+        cur.execute("truncate marts.attribution_paths, marts.channel_attribution_daily, marts.roas_daily")
     summary = run_attribution(history, PARAMS)
     assert (summary.mode, summary.reason) == ("full", "marts empty")
     assert_same_marts(marts(history), before)

@@ -252,3 +252,37 @@ def test_late_touchpoints_for_old_days_then_an_incremental_run_equal_a_full_rebu
     incremental = marts(db)
     run_attribution(db, PARAMS, full_rebuild=True)
     assert_same_marts(incremental, marts(db))
+
+
+def test_a_full_rebuild_in_one_session_per_slice_equals_the_incremental_runs(db, warehouse_url, tmp_path):
+    load_shuffled_in_pieces(db, tmp_path, random_dataset(21), seed=22, pieces=3)
+    incremental = marts(db)
+    summary = run_attribution(db, PARAMS, full_rebuild=True, connect=lambda: psycopg2.connect(warehouse_url))
+    assert summary.mode == "full"
+    assert_same_marts(incremental, marts(db))
+    # Each slice holds its persons' paths, and no table of the rebuild is left behind.
+    assert query(db, "select count(distinct tableoid) from marts.attribution_paths") == [(2,)]
+    assert query(db, "select count(*) from marts.attribution_paths p join core.conversions c using (conversion_id)"
+                     " where p.slice <> abs(hashtext(c.person_key) % 2)") == [(0,)]
+    assert query(db, "select tablename from pg_tables where schemaname = 'marts' order by 1") == [
+        ("attribution_paths",), ("attribution_paths_s0",), ("attribution_paths_s1",), ("channel_attribution_daily",), ("roas_daily",)]
+
+
+def test_a_full_rebuild_whose_slice_session_fails_leaves_the_marts_as_they_were(db, warehouse_url, tmp_path):
+    load_in_one_go(db, tmp_path, random_dataset(23))
+    before = marts(db)
+    sessions = []
+
+    def connect_then_fail_the_second():
+        sessions.append(1)
+        if len(sessions) == 2:
+            raise psycopg2.OperationalError("connection refused (on purpose)")
+        return psycopg2.connect(warehouse_url)
+
+    with pytest.raises(psycopg2.OperationalError, match="on purpose"):
+        run_attribution(db, PARAMS, full_rebuild=True, connect=connect_then_fail_the_second)
+    assert_same_marts(before, marts(db))
+    # The next rebuild clears what the failed one left and gives the same marts.
+    run_attribution(db, PARAMS, full_rebuild=True, connect=lambda: psycopg2.connect(warehouse_url))
+    assert_same_marts(before, marts(db))
+    assert query(db, "select count(*) from pg_tables where tablename like 'attribution_paths_next%'") == [(0,)]

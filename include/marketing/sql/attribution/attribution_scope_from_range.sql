@@ -16,7 +16,7 @@ conversions_in_range as (
 
 credited_in_range as (
     select a.conversion_id
-    from marts.attribution_credits a
+    from marts.attribution_paths a
     where a.conversion_date between %(start_date)s::date and %(end_date)s::date
 ),
 

@@ -1,0 +1,131 @@
+-- The path rows of every conversion in {conversions} (attribution.md): one row per eligible
+-- touch from {touchpoints} with what each of the six models gives it, or one row with no touch
+-- for a conversion without any (every model credits it 1: n = 1, position 1, weight 1).
+-- {conversions} and {touchpoints} are core's tables, or the part of them a run recomputes.
+-- Event ids compare byte-wise (collate "C"), so the tie-break of equal timestamps is the same on
+-- every server. A select: the caller inserts its rows.
+with conversions_attributed as (
+    select
+        c.conversion_id,
+        c.occurred_at,
+        c.occurred_at - make_interval(hours => 24 * %(lookback_days)s) as lookback_start,
+        (c.occurred_at at time zone %(reporting_timezone)s)::date as conversion_date,
+        abs(hashtext(c.person_key) %% %(slices)s) as slice,
+        c.person_key,
+        c.conversion_type,
+        c.revenue
+    from {conversions} c
+    where cardinality(%(conversion_types)s::text[]) = 0
+       or c.conversion_type = any(%(conversion_types)s::text[])
+),
+
+-- Each conversion with its eligible touches (the left join keeps one without any), and each
+-- touch's time-decay weight r = 2^(−(T − t)/H). The weights are normalised by their sum below;
+-- when the lookback spans more than 1000 half-lives a weight could underflow, and the shares
+-- are taken relative to the path's last touch instead (decay_from_conversion is false).
+touches as (
+    select
+        c.conversion_id,
+        c.occurred_at as conversion_occurred_at,
+        c.conversion_date,
+        c.slice,
+        c.conversion_type,
+        c.revenue,
+        t.event_id,
+        t.occurred_at as touch_occurred_at,
+        t.channel,
+        t.campaign,
+        t.channel <> all(%(direct_channels)s::text[]) as non_direct,
+        case when %(decay_from_conversion)s then
+            power(2::double precision, -date_part('epoch', c.occurred_at - t.occurred_at)
+                                        / (%(half_life_days)s::double precision * 86400.0))
+        end as decay
+    from conversions_attributed c
+    left join {touchpoints} t
+        on t.person_key = c.person_key
+        and t.occurred_at >= c.lookback_start
+        and t.occurred_at <= c.occurred_at
+),
+
+-- Two passes over each path, in the order of its touches (one sort serves both):
+-- - running: the position, and the non-direct touches so far (the last non-direct touch is
+--   the one after which no other follows);
+-- - whole path: n, the non-direct touches in all, the last touch, the sum of the weights.
+-- Paths come in the order of their conversions' time, so rows are written in day order.
+paths as (
+    select
+        touches.*,
+        row_number() over whole_path as position,
+        count(*) filter (where non_direct) over running as non_direct_so_far,
+        count(event_id) over whole_path as n,
+        count(*) filter (where non_direct) over whole_path as non_direct_total,
+        max(touch_occurred_at) over whole_path as last_touch_at,
+        sum(decay) over whole_path as decay_sum
+    from touches
+    window
+        running as (
+            partition by conversion_occurred_at, conversion_id collate "C"
+            order by touch_occurred_at, event_id collate "C"
+            rows between unbounded preceding and current row
+        ),
+        whole_path as (
+            partition by conversion_occurred_at, conversion_id collate "C"
+            order by touch_occurred_at, event_id collate "C"
+            rows between unbounded preceding and unbounded following
+        )
+)
+
+-- - last_non_direct: the last touch not in the direct set; when all are direct, the last touch.
+-- - time_decay: r / Σ r. Relative to the last touch L (only for a lookback of more than 1000
+--   half-lives): 2^(−(L − t)/H) over the same sum, a touch more than 1000 half-lives older than
+--   L weighing 0 (2^-1000 ≈ 1e-301; power() fails on an underflow).
+-- - position_based: (first, middle, last) weights; n = 2 splits the middle weight in halves.
+select
+    slice,
+    conversion_id,
+    conversion_occurred_at,
+    conversion_date,
+    conversion_type,
+    revenue,
+    event_id as touchpoint_event_id,
+    touch_occurred_at,
+    coalesce(channel, %(unattributed_label)s) as channel,
+    campaign,
+    case when event_id is not null then position end as touch_position,
+    greatest(n, 1) as path_length,
+    case
+        when non_direct_total = 0 then position = greatest(n, 1)
+        else non_direct and non_direct_so_far = non_direct_total
+    end as last_non_direct,
+    case
+        when event_id is null then 1
+        when %(decay_from_conversion)s then decay / decay_sum
+        else own.weight / (
+            select sum(case when age.half_lives > 1000 then 0 else power(2::double precision, -age.half_lives) end)
+            from {touchpoints} t
+            cross join lateral (
+                select date_part('epoch', paths.last_touch_at - t.occurred_at)
+                    / (%(half_life_days)s::double precision * 86400.0) as half_lives
+            ) as age
+            where t.person_key = (select person_key from core.conversions where conversion_id = paths.conversion_id)
+              and t.occurred_at >= paths.conversion_occurred_at - make_interval(hours => 24 * %(lookback_days)s)
+              and t.occurred_at <= paths.conversion_occurred_at
+        )
+    end as time_decay_credit,
+    case
+        when n <= 1 then 1
+        when n = 2 and position = 1 then %(first_weight)s::double precision + %(middle_weight)s::double precision / 2
+        when n = 2 then %(last_weight)s::double precision + %(middle_weight)s::double precision / 2
+        when position = 1 then %(first_weight)s::double precision
+        when position = n then %(last_weight)s::double precision
+        else %(middle_weight)s::double precision / (n - 2)
+    end as position_credit
+from paths
+cross join lateral (
+    select case
+        when %(decay_from_conversion)s or event_id is null then null
+        when date_part('epoch', last_touch_at - touch_occurred_at) / (%(half_life_days)s::double precision * 86400.0) > 1000 then 0
+        else power(2::double precision, -date_part('epoch', last_touch_at - touch_occurred_at)
+                                         / (%(half_life_days)s::double precision * 86400.0))
+    end as weight
+) as own
