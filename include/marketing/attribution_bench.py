@@ -28,8 +28,12 @@ def add_days(conn, first: int, count: int, *, touchpoints: int, conversions: int
         for day in range(first, first + count):
             cur.execute(SQL, {"first_day": FIRST_DAY, "day": day, "touchpoints": touchpoints,
                               "conversions": conversions, "persons": persons, "queue": queue})
-        cur.execute("analyze core.touchpoints; analyze core.conversions; analyze core.ad_spend")
     conn.commit()
+    # As the ingest does after its loads (marketing.pipeline.vacuum_core).
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("vacuum (analyze) core.touchpoints, core.conversions, core.ad_spend")
+    conn.autocommit = False
 
 
 def _temp_bytes(conn) -> int:

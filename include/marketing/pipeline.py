@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from functools import cache
 from urllib.parse import quote
 
+from psycopg2 import sql
+
 from marketing import migrate, quality
 from marketing.channels import ChannelClassifier
 from marketing.config import Settings
@@ -53,10 +55,31 @@ def discover(url: str, settings: Settings) -> list[dict]:
 
 
 def ingest_feed(url: str, settings: Settings, feed: str, files: Iterable[dict]) -> list[dict]:
-    """Load the pending files of one feed, each in its own transaction."""
+    """Load the pending files of one feed, each in its own transaction, then vacuum what changed."""
     with connection(url) as conn:
-        results = load_feed(conn, feed, [LandingFile(**f) for f in files], settings, _classifier(settings))
-        return [r.as_dict() for r in results]
+        results = [r.as_dict() for r in
+                   load_feed(conn, feed, [LandingFile(**f) for f in files], settings, _classifier(settings))]
+    vacuum_core(url, changed_tables(results))
+    return results
+
+
+def vacuum_core(url: str, tables: Iterable[str]) -> None:
+    """VACUUM (ANALYZE) core tables a load changed.
+
+    Attribution reads paths from the covering person index alone, which works only for pages
+    the visibility map marks all-visible; otherwise every new touch costs a heap visit. The
+    plans of the next run also need the new row counts. Autovacuum gets there too, but later
+    than the attribution run that the load triggers. VACUUM skips pages it already marked, so
+    this costs what the load added.
+    """
+    tables = sorted(set(tables))
+    if not tables:
+        return
+    with connection(url) as conn:
+        conn.autocommit = True  # VACUUM cannot run in a transaction
+        with conn.cursor() as cur:
+            for table in tables:
+                cur.execute(sql.SQL("vacuum (analyze) {}").format(sql.Identifier("core", table)))
 
 
 def changed_tables(results: Iterable[dict]) -> set[str]:
