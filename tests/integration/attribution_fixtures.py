@@ -3,16 +3,12 @@ and the marts read back in a form that is easy to compare."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 
-from marketing.config import AttributionParams, Settings
+from marketing.config import AttributionParams
 
 UTC = timezone.utc
 T0 = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)  # the conversion time most tests use
@@ -152,41 +148,7 @@ def assert_same_marts(actual, expected, tol=1e-9):
                     assert a == b, f"{table}: {row_got} != {row_want}"
 
 
-# ---- the real ingest: landing files written in tmp_path, loaded with load_file ----------------
-
-class Landing:
-    """A landing zone in a temp dir, loaded file by file with the real ingest."""
-
-    def __init__(self, root: Path, reporting_timezone="UTC"):
-        self.root = root
-        self.settings = Settings(landing_url=root.as_uri(), reporting_timezone=reporting_timezone)
-        self._classifier = None
-
-    def write(self, feed: str, day: date, name: str, records) -> Path:
-        """Write one landing file: JSON lines for touchpoints/conversions, CSV rows (dicts) otherwise."""
-        folder = self.root / feed / f"date={day.isoformat()}"
-        folder.mkdir(parents=True, exist_ok=True)
-        if feed in ("touchpoints", "conversions"):
-            path = folder / f"{name}.jsonl"
-            path.write_text("".join(json.dumps(r) + "\n" for r in records))
-        else:
-            path = folder / f"{name}.csv"
-            records = list(records)
-            out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=list(records[0]), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(records)
-            path.write_text(out.getvalue())
-        return path
-
-    def load(self, conn):
-        """Load every pending landing file (each in its own transaction); returns the results."""
-        from marketing.ingest.load import classifier_for, load_file, pending_files
-
-        if self._classifier is None:
-            self._classifier = classifier_for(self.settings)
-        return [load_file(conn, f, self.settings, self._classifier) for f in pending_files(conn, self.settings.landing_url)]
-
+# ---- landing records (write them with landing.Landing) -------------------------------------
 
 def touch_record(event_id, occurred_at, channel="Paid Search", *, anonymous_id=None, user_id=None, campaign=None):
     """A touchpoint landing record that the GA4 rules classify into `channel`."""

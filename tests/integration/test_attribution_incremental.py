@@ -19,7 +19,6 @@ from marketing.config import AttributionParams
 from .attribution_fixtures import (
     DAY,
     T0,
-    Landing,
     add_conversion,
     add_spend,
     add_touch,
@@ -30,6 +29,7 @@ from .attribution_fixtures import (
     touch_record,
     weights,
 )
+from .landing import Landing
 
 pytestmark = pytest.mark.integration
 PARAMS = AttributionParams()

@@ -18,13 +18,13 @@ from marketing.warehouse import with_database
 from .attribution_fixtures import (
     MODELS,
     UTM,
-    Landing,
     assert_same_marts,
     conversion_record,
     marts,
     query,
     touch_record,
 )
+from .landing import Landing
 
 pytestmark = pytest.mark.integration
 PARAMS = AttributionParams()

@@ -14,7 +14,6 @@ from .attribution_fixtures import (
     DAY,
     MODELS,
     T0,
-    Landing,
     add_conversion,
     add_touch,
     conversion_record,
@@ -23,6 +22,7 @@ from .attribution_fixtures import (
     touch_record,
     weights,
 )
+from .landing import Landing
 
 pytestmark = pytest.mark.integration
 US = timedelta(microseconds=1)

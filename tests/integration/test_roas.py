@@ -13,7 +13,6 @@ from .attribution_fixtures import (
     DAY,
     MODELS,
     T0,
-    Landing,
     add_conversion,
     add_spend,
     add_touch,
@@ -23,6 +22,7 @@ from .attribution_fixtures import (
     query,
     touch_record,
 )
+from .landing import Landing
 
 pytestmark = pytest.mark.integration
 PARAMS = AttributionParams()
