@@ -21,12 +21,10 @@ log = logging.getLogger(__name__)
 
 
 def _shared_buffers() -> str:
-    """An eighth of the machine's memory, between 256MB and 2GB.
+    """An eighth of the machine's memory, between 256MB and 2GB (PostgreSQL's default is 128MB).
 
-    Attribution probes the touchpoint person index and the paths index at random; once they
-    outgrow the buffers, every run reads them back through the OS cache, or from disk when
-    the kernel has reclaimed it (seen at 120 days of history: 4.0-4.6 s for a day at 512MB,
-    2.6-3.0 s at 2GB).
+    Attribution probes the touchpoint person index and the paths index at random; the more of
+    them the buffers hold, the fewer reads go back to the OS cache or the disk as history grows.
     """
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
