@@ -31,6 +31,7 @@ within rounding). The SQL is in `sql/attribution/`, one file per table.
 from __future__ import annotations
 
 import datetime
+import io
 import logging
 import time
 from collections.abc import Callable
@@ -55,6 +56,7 @@ PATH_COLUMNS = (
     "touchpoint_event_id", "touch_occurred_at", "channel", "campaign", "touch_position", "path_length",
     "last_non_direct", "time_decay_credit", "position_credit",
 )
+PATH_COLUMN_LIST = sql.SQL(", ").join(map(sql.Identifier, PATH_COLUMNS))
 CHANGE_COLUMNS = "(date, model, channel, campaign, conversion_type, conversions, revenue, credit_rows)"
 # What sql/attribution/attribution_changes.sql reads of a path row.
 CHANGE_SOURCE_COLUMNS = (
@@ -152,9 +154,9 @@ def run_attribution(
         if reason:
             summary = rebuild_all(cur, params, reason, connect)
         elif start_date is not None or end_date is not None:
-            summary = recompute_range(cur, params, start_date, end_date)
+            summary = recompute_range(cur, params, start_date, end_date, connect)
         else:
-            summary = recompute_queued(cur, params)
+            summary = recompute_queued(cur, params, connect)
         summary.seconds = round(time.monotonic() - clock, 3)
         summary.run_id = record_run(cur, params, summary)
         if summary.mode == "full":
@@ -206,8 +208,7 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Callable[[
     # TRUNCATE rather than DELETE: no dead rows to vacuum. Readers wait for the commit, then
     # see the new marts whole.
     cur.execute("truncate " + ", ".join(DAILY_MARTS))
-    cur.execute("delete from ops.attribution_queue")
-    queue_items = cur.rowcount
+    queue_items = consume_queue(cur)
     cur.execute("insert into attribution_spend_dates (date) select distinct date from core.ad_spend")
     cur.execute("analyze attribution_spend_dates")
     for rows in changes:
@@ -317,7 +318,7 @@ def swap_slices(cur, slices: list[int]) -> None:
                     sql.Identifier("marts", index), sql.Identifier(live + index.removeprefix(built))))
 
 
-def recompute_queued(cur, params: AttributionParams) -> RunSummary:
+def recompute_queued(cur, params: AttributionParams, connect: Callable[[], object] | None = None) -> RunSummary:
     """Consume the queue and recompute what it names; nothing queued means no work."""
     cur.execute("select exists (select from ops.attribution_queue)")
     if not cur.fetchone()[0]:
@@ -327,13 +328,15 @@ def recompute_queued(cur, params: AttributionParams) -> RunSummary:
     # planner takes a day's 150k changed persons for a few hundred and probes them one by one.
     cur.execute("analyze ops.attribution_queue")
     cur.execute(sql_text("attribution_scope_from_queue"))
-    queue_items, conversions = cur.fetchone()
-    dates = recompute_affected(cur, params)
+    conversions = cur.fetchone()[0]
+    queue_items = consume_queue(cur)
+    dates = recompute_affected(cur, params, connect)
     return RunSummary("incremental", conversions, dates, queue_items, 0.0)
 
 
 def recompute_range(
-    cur, params: AttributionParams, start_date: datetime.date | None, end_date: datetime.date | None
+    cur, params: AttributionParams, start_date: datetime.date | None, end_date: datetime.date | None,
+    connect: Callable[[], object] | None = None,
 ) -> RunSummary:
     """Recompute the conversions and spend of [start_date, end_date] (an open end: as far as data goes)."""
     if start_date is None or end_date is None:
@@ -347,8 +350,8 @@ def recompute_range(
             sql_text("attribution_scope_from_range"),
             {"start_date": start_date, "end_date": end_date, "reporting_timezone": params.reporting_timezone},
         )
-        _, conversions = cur.fetchone()
-    dates = recompute_affected(cur, params)
+        conversions = cur.fetchone()[0]
+    dates = recompute_affected(cur, params, connect)
     return RunSummary("range", conversions, dates, 0, 0.0)
 
 
@@ -372,6 +375,20 @@ def data_days(cur, params: AttributionParams) -> tuple[datetime.date | None, dat
 
 
 # ---- the steps -------------------------------------------------------------------------------
+
+def consume_queue(cur) -> int:
+    """Empty ops.attribution_queue in this run's transaction; returns how many items it held.
+
+    The run holds the loads' advisory lock, so the queue cannot grow until it commits. TRUNCATE
+    rather than DELETE: a day's load queues a row per person it touched, and deleting them all
+    costs more than the rest of the scope (and leaves dead rows for vacuum). It is rolled back
+    with the run, so a failed run leaves the queue as it found it.
+    """
+    cur.execute("select count(*) from ops.attribution_queue")
+    items = cur.fetchone()[0]
+    cur.execute("truncate ops.attribution_queue")
+    return items
+
 
 def create_scope(cur) -> None:
     """Temp tables of what this run recomputes, and of the changes it makes to the credits.
@@ -398,37 +415,103 @@ def create_scope(cur) -> None:
     )
 
 
-def recompute_affected(cur, params: AttributionParams) -> int:
-    """Replace the path rows of the affected conversions and update the daily marts; returns days changed."""
+def recompute_affected(cur, params: AttributionParams, connect: Callable[[], object] | None = None) -> int:
+    """Replace the path rows of the affected conversions and update the daily marts; returns days changed.
+
+    With `connect`, the new path rows of slices 1… are computed side by side in sessions of their
+    own (`compute_slice_in_session`) while this one computes slice 0, and then copied in here:
+    the writes all happen in this transaction.
+    """
     # Temp tables are never analysed by autovacuum; without statistics the planner would not
     # see that a few thousand ids or days call for index lookups.
     cur.execute("analyze attribution_affected, attribution_spend_dates")
-    changes = sql.SQL(sql_text("attribution_changes"))
-    columns = sql.SQL(", ").join(map(sql.Identifier, PATH_COLUMNS))
-    # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
-    # many rows (it cannot know new conversions have none yet) and scan the whole table.
-    cur.execute(
-        sql.SQL(
-            "with removed as (delete from marts.attribution_paths"
-            " where conversion_id = any(array(select conversion_id from attribution_affected))"
-            " returning " + CHANGE_SOURCE_COLUMNS + ")"
-            " insert into attribution_changes " + CHANGE_COLUMNS + " "
-        ) + changes.format(paths=sql.Identifier("removed")),
-        {"sign": -1},
-    )
-    scope = sql.SQL(
-        "(select c.* from core.conversions c"
-        " where c.conversion_id = any(array(select conversion_id from attribution_affected)))"
-    )
-    slices = len(path_slices(cur))
-    cur.execute(
-        sql.SQL("with inserted as (insert into marts.attribution_paths ({}) ").format(columns)
-        + sql.SQL(sql_text("attribution_paths")).format(conversions=scope, touchpoints=sql.Identifier("core", "touchpoints"))
-        + sql.SQL(" returning " + CHANGE_SOURCE_COLUMNS + ") insert into attribution_changes " + CHANGE_COLUMNS + " ")
-        + changes.format(paths=sql.Identifier("inserted")),
-        {**query_params(params, slices), "sign": 1},
-    )
+    slices = path_slices(cur)
+    helpers = []
+    pool = None
+    if connect is not None and len(slices) > 1:
+        cur.execute("select pg_export_snapshot(), array(select conversion_id from attribution_affected)")
+        snapshot, ids = cur.fetchone()
+        if ids:
+            pool = ThreadPoolExecutor(max_workers=len(slices) - 1, thread_name_prefix="attribution-slice")
+            helpers = [pool.submit(compute_slice_in_session, connect, snapshot, params, ids, s, len(slices))
+                       for s in slices[1:]]
+    try:
+        changes = sql.SQL(sql_text("attribution_changes"))
+        # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
+        # many rows (it cannot know new conversions have none yet) and scan the whole table.
+        cur.execute(
+            sql.SQL(
+                "with removed as (delete from marts.attribution_paths"
+                " where conversion_id = any(array(select conversion_id from attribution_affected))"
+                " returning " + CHANGE_SOURCE_COLUMNS + ")"
+                " insert into attribution_changes " + CHANGE_COLUMNS + " "
+            ) + changes.format(paths=sql.Identifier("removed")),
+            {"sign": -1},
+        )
+        scope = sql.SQL(
+            "(select c.* from core.conversions c"
+            " where c.conversion_id = any(array(select conversion_id from attribution_affected)){})"
+        ).format(sql.SQL(" and abs(hashtext(c.person_key) %% {}) = 0").format(sql.Literal(len(slices)))
+                 if helpers else sql.SQL(""))
+        cur.execute(
+            sql.SQL("with inserted as (insert into marts.attribution_paths ({}) ").format(PATH_COLUMN_LIST)
+            + sql.SQL(sql_text("attribution_paths")).format(conversions=scope, touchpoints=sql.Identifier("core", "touchpoints"))
+            + sql.SQL(" returning " + CHANGE_SOURCE_COLUMNS + ") insert into attribution_changes " + CHANGE_COLUMNS + " ")
+            + changes.format(paths=sql.Identifier("inserted")),
+            {**query_params(params, len(slices)), "sign": 1},
+        )
+        for helper in helpers:
+            rows, change_rows = helper.result()
+            cur.copy_expert(
+                sql.SQL("copy marts.attribution_paths ({}) from stdin with (format binary)")
+                .format(PATH_COLUMN_LIST).as_string(cur.connection),
+                io.BytesIO(rows),
+            )
+            execute_values(cur, f"insert into attribution_changes {CHANGE_COLUMNS} values %s", change_rows,
+                           page_size=5000)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return update_daily(cur, params)
+
+
+def compute_slice_in_session(connect: Callable[[], object], snapshot: str, params: AttributionParams,
+                             ids: list[str], slice_: int, slices: int) -> tuple[bytes, list[tuple]]:
+    """The new path rows of the conversions `ids` in one slice, and their changes, from a session of its own.
+
+    The session reads core on the coordinating run's snapshot and writes nothing but a temp
+    table; the rows come back in COPY's binary format, for the run to copy in.
+    """
+    conn = connect()
+    try:
+        conn.set_session(isolation_level=ISOLATION_LEVEL_REPEATABLE_READ)
+        with conn, conn.cursor() as cur:
+            cur.execute("set transaction snapshot %s", (snapshot,))
+            cur.execute(
+                "select set_config('work_mem', %s, true), set_config('timezone', 'UTC', true),"
+                " set_config('lock_timeout', %s, true)",
+                (WORK_MEM, LOCK_TIMEOUT),
+            )
+            cur.execute("create temp table slice_paths (like marts.attribution_paths) on commit drop")
+            scope = sql.SQL(
+                "(select c.* from core.conversions c"
+                " where c.conversion_id = any(%(ids)s::text[]) and abs(hashtext(c.person_key) %% {}) = {})"
+            ).format(sql.Literal(slices), sql.Literal(slice_))
+            cur.execute(
+                sql.SQL("insert into slice_paths ({}) ").format(PATH_COLUMN_LIST)
+                + sql.SQL(sql_text("attribution_paths")).format(conversions=scope, touchpoints=sql.Identifier("core", "touchpoints")),
+                {**query_params(params, slices), "ids": ids},
+            )
+            cur.execute(sql.SQL(sql_text("attribution_changes")).format(paths=sql.Identifier("slice_paths")), {"sign": 1})
+            change_rows = cur.fetchall()
+            rows = io.BytesIO()
+            cur.copy_expert(
+                sql.SQL("copy slice_paths ({}) to stdout with (format binary)").format(PATH_COLUMN_LIST).as_string(cur.connection),
+                rows,
+            )
+            return rows.getvalue(), change_rows
+    finally:
+        conn.close()
 
 
 def update_daily(cur, params: AttributionParams) -> int:

@@ -108,7 +108,7 @@ def load_in_one_go(db, root, data: Dataset, params=PARAMS):
     return run_attribution(db, params)
 
 
-def load_shuffled_in_pieces(db, root, data: Dataset, seed: int, pieces: int = 6, params=PARAMS):
+def load_shuffled_in_pieces(db, root, data: Dataset, seed: int, pieces: int = 6, params=PARAMS, connect=None):
     """The same records shuffled and cut into `pieces` loads, with an incremental run after each."""
     rng = random.Random(seed)
     landing = Landing(root)
@@ -122,7 +122,7 @@ def load_shuffled_in_pieces(db, root, data: Dataset, seed: int, pieces: int = 6,
             if chunk:
                 landing.write(feed, date(2025, 1, 1) + timedelta(days=rng.randrange(60)), f"piece-{piece}", chunk)
         landing.load(db)
-        run_attribution(db, params)
+        run_attribution(db, params, connect=connect)
     return landing
 
 
@@ -286,3 +286,49 @@ def test_a_full_rebuild_whose_slice_session_fails_leaves_the_marts_as_they_were(
     run_attribution(db, PARAMS, full_rebuild=True, connect=lambda: psycopg2.connect(warehouse_url))
     assert_same_marts(before, marts(db))
     assert query(db, "select count(*) from pg_tables where tablename like 'attribution_paths_next%'") == [(0,)]
+
+
+def test_incremental_runs_with_a_session_per_slice_equal_a_full_rebuild(db, warehouse_url, tmp_path):
+    sessions = []
+
+    def connect():
+        sessions.append(1)
+        return psycopg2.connect(warehouse_url)
+
+    load_shuffled_in_pieces(db, tmp_path, random_dataset(24), seed=25, pieces=4, connect=connect)
+    # A range run recomputes through the same slice sessions.
+    summary = run_attribution(db, PARAMS, start_date=date(2025, 2, 10), end_date=date(2025, 2, 20), connect=connect)
+    assert summary.mode == "range" and summary.conversions_recomputed > 0
+    runs = query(db, "select mode, conversions_recomputed from ops.attribution_runs order by run_id")
+    assert runs[0][0] == "full" and {mode for mode, _ in runs[1:]} == {"incremental", "range"}
+    # The full rebuild opens a session per slice; a later run one for slice 1, when it recomputes any.
+    assert len(sessions) == 2 + sum(1 for _, recomputed in runs[1:] if recomputed) > 3
+    sliced = marts(db)
+    assert query(db, "select count(*) from marts.attribution_paths p join core.conversions c using (conversion_id)"
+                     " where p.slice <> abs(hashtext(c.person_key) % 2)") == [(0,)]
+    run_attribution(db, PARAMS, full_rebuild=True)
+    assert_same_marts(sliced, marts(db))
+
+
+def test_an_incremental_run_whose_slice_session_fails_leaves_marts_and_queue_as_they_were(db, warehouse_url, tmp_path):
+    data = random_dataset(26)
+    landing = load_shuffled_in_pieces(db, tmp_path, data, seed=27, pieces=1)
+    landing.write("touchpoints", date(2025, 3, 30), "late",
+                  [touch_record(f"late-{n}", datetime.fromisoformat(c["occurred_at"]) - timedelta(hours=1), "Email",
+                                **{k: c[k] for k in ("anonymous_id", "user_id") if k in c})
+                   for n, c in enumerate(data.conversions[:20])])
+    landing.load(db)
+    before, queued = marts(db), query(db, "select count(*) from ops.attribution_queue")
+
+    def refuse():
+        raise psycopg2.OperationalError("connection refused (on purpose)")
+
+    with pytest.raises(psycopg2.OperationalError, match="on purpose"):
+        run_attribution(db, PARAMS, connect=refuse)
+    assert_same_marts(before, marts(db))
+    assert query(db, "select count(*) from ops.attribution_queue") == queued != [(0,)]
+    summary = run_attribution(db, PARAMS, connect=lambda: psycopg2.connect(warehouse_url))
+    assert summary.conversions_recomputed >= 1
+    incremental = marts(db)
+    run_attribution(db, PARAMS, full_rebuild=True)
+    assert_same_marts(incremental, marts(db))

@@ -1,35 +1,31 @@
--- An incremental run's scope, from the change queue: the queue rows are consumed here (deleted
--- in the run's transaction, so they come back if the run fails). Rows a load commits after
--- this statement's snapshot stay queued for the next run.
-with consumed as (
-    delete from ops.attribution_queue
-    returning kind, key, since
-),
-
-queued_conversions as (
+-- An incremental run's scope, from the change queue. The run holds the loads' advisory lock, so
+-- no load can add to the queue until it commits: the caller empties the queue after this
+-- statement (TRUNCATE: no dead rows to clean up; rolled back with the run if it fails).
+with queued_conversions as (
     select key as conversion_id
-    from consumed
+    from ops.attribution_queue
     where kind = 'conversion'
 ),
 
--- A person's changed touches can move the credit of their conversions from the earliest
--- changed touch on (since null: every conversion of the person, e.g. after identity stitching).
-changed_persons as (
-    select key as person_key, min(coalesce(since, '-infinity'::timestamptz)) as since
-    from consumed
-    where kind = 'person'
-    group by key
-),
-
--- Only conversions from the earliest change on can move: an index range on time, usually the
--- last day, rather than every conversion of the history.
+-- A person's changed touches can move the credit of their conversions from the changed touch
+-- on (since null: every conversion of the person, e.g. after identity stitching). Only
+-- conversions from the earliest change on can move: an index range on time, usually the last
+-- day, rather than every conversion of the history, matched to the queued persons in one hash.
+-- A person may be queued several times: any of their rows that reaches back far enough counts.
 person_conversions as (
     select c.conversion_id
     from core.conversions c
-    join changed_persons p
-        on p.person_key = c.person_key
-        and c.occurred_at >= p.since
-    where c.occurred_at >= (select min(since) from changed_persons)
+    where c.occurred_at >= (
+            select min(coalesce(since, '-infinity'::timestamptz))
+            from ops.attribution_queue
+            where kind = 'person'
+        )
+      and exists (
+          select from ops.attribution_queue p
+          where p.kind = 'person'
+            and p.key = c.person_key
+            and c.occurred_at >= coalesce(p.since, '-infinity'::timestamptz)
+      )
 ),
 
 affected as (
@@ -43,9 +39,9 @@ affected as (
 spend_dates as (
     insert into attribution_spend_dates (date)
     select distinct key::date
-    from consumed
+    from ops.attribution_queue
     where kind = 'spend_date'
     returning 1
 )
 
-select (select count(*) from consumed), (select count(*) from affected);
+select count(*) from affected;

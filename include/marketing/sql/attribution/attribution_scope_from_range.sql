@@ -34,4 +34,4 @@ spend_dates as (
     returning 1
 )
 
-select 0, (select count(*) from affected);
+select count(*) from affected;
