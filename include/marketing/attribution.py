@@ -18,7 +18,9 @@ Credits are stored one row per (conversion, eligible touch) in `marts.attributio
 what each of the six models gives the touch; `marts.attribution_credits` is a view with the
 contract's grain over it. The paths table is partitioned into slices by person: a full rebuild
 computes each slice in a session of its own, side by side (one per core), from one snapshot,
-and swaps the new slices in when all are done.
+and swaps the new slices in when all are done. An incremental or range run computes slice 0
+itself while the other slices are computed in sessions of their own on its snapshot; their
+rows come back to the run, which writes everything in its one transaction.
 
 How a run recomputes a set of conversions: their path rows are deleted and inserted anew,
 and the sums of both (by date, model, channel, campaign and conversion type) are collected in
@@ -132,8 +134,8 @@ def run_attribution(
 
     Incremental by default; `full_rebuild=True` recomputes everything; `start_date`/`end_date`
     (inclusive; either may be left open) recompute the conversions and days of that range.
-    `connect` opens another connection to the same warehouse: a full rebuild then computes its
-    slices side by side, one session each. Without it, they are computed one after the other.
+    `connect` opens another connection to the same warehouse: a run then computes its slices
+    side by side, one session each. Without it, they are computed one after the other.
     """
     clock = time.monotonic()
     if start_date and end_date and start_date > end_date:

@@ -114,7 +114,7 @@ def attribute(
 ) -> dict:
     """Recompute attribution and ROAS for what changed (or a date range, or everything).
 
-    A full rebuild computes its slices in sessions of their own, opened on the same URL.
+    The slices of a run are computed side by side, in sessions of their own opened on the same URL.
     """
     from marketing.attribution import run_attribution
 
