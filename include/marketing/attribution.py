@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import tempfile
 import logging
 import time
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
+from typing import IO
 
 from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_REPEATABLE_READ
@@ -73,6 +75,7 @@ INGEST_LOCK = "marketing.ingest"
 # Sorting the paths of a full rebuild is its biggest step; it should stay in memory.
 WORK_MEM = "256MB"
 MAINTENANCE_WORK_MEM = "512MB"  # index builds after a full rebuild
+SPOOL_BYTES = 64 * 1024 * 1024  # a slice session's rows stay in memory up to this, then go to a temp file
 LOCK_TIMEOUT = "5min"  # a slice session waiting on a lock longer than this is stuck: fail
 
 
@@ -431,9 +434,12 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
     helpers = []
     pool = None
     if connect is not None and len(slices) > 1:
-        cur.execute("select pg_export_snapshot(), array(select conversion_id from attribution_affected)")
-        snapshot, ids = cur.fetchone()
-        if ids:
+        cur.execute("select pg_export_snapshot(), exists (select from attribution_affected)")
+        snapshot, any_affected = cur.fetchone()
+        if any_affected:
+            ids = io.BytesIO()
+            cur.copy_expert("copy attribution_affected (conversion_id) to stdout", ids)
+            ids = ids.getvalue()
             pool = ThreadPoolExecutor(max_workers=len(slices) - 1, thread_name_prefix="attribution-slice")
             helpers = [pool.submit(compute_slice_in_session, connect, snapshot, params, ids, s, len(slices))
                        for s in slices[1:]]
@@ -464,11 +470,12 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
         )
         for helper in helpers:
             rows, change_rows = helper.result()
-            cur.copy_expert(
-                sql.SQL("copy marts.attribution_paths ({}) from stdin with (format binary)")
-                .format(PATH_COLUMN_LIST).as_string(cur.connection),
-                io.BytesIO(rows),
-            )
+            with rows:
+                cur.copy_expert(
+                    sql.SQL("copy marts.attribution_paths ({}) from stdin with (format binary)")
+                    .format(PATH_COLUMN_LIST).as_string(cur.connection),
+                    rows,
+                )
             execute_values(cur, f"insert into attribution_changes {CHANGE_COLUMNS} values %s", change_rows,
                            page_size=5000)
     finally:
@@ -478,11 +485,13 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
 
 
 def compute_slice_in_session(connect: Callable[[], object], snapshot: str, params: AttributionParams,
-                             ids: list[str], slice_: int, slices: int) -> tuple[bytes, list[tuple]]:
-    """The new path rows of the conversions `ids` in one slice, and their changes, from a session of its own.
+                             ids: bytes, slice_: int, slices: int) -> tuple[IO[bytes], list[tuple]]:
+    """The new path rows of one slice of the conversions `ids`, and their changes, from a session of its own.
 
-    The session reads core on the coordinating run's snapshot and writes nothing but a temp
-    table; the rows come back in COPY's binary format, for the run to copy in.
+    `ids` is the run's attribution_affected in COPY text format. The session reads core on the
+    run's snapshot and writes nothing but temp tables. The rows come back in COPY's binary
+    format, in a file that stays in memory up to `SPOOL_BYTES` and goes to disk beyond, so a
+    range run over years of history needs no more memory than a daily one.
     """
     conn = connect()
     try:
@@ -494,24 +503,35 @@ def compute_slice_in_session(connect: Callable[[], object], snapshot: str, param
                 " set_config('lock_timeout', %s, true)",
                 (WORK_MEM, LOCK_TIMEOUT),
             )
-            cur.execute("create temp table slice_paths (like marts.attribution_paths) on commit drop")
+            cur.execute(
+                "create temp table slice_affected (conversion_id text) on commit drop;"
+                " create temp table slice_paths (like marts.attribution_paths) on commit drop;"
+            )
+            cur.copy_expert("copy slice_affected (conversion_id) from stdin", io.BytesIO(ids))
             scope = sql.SQL(
                 "(select c.* from core.conversions c"
-                " where c.conversion_id = any(%(ids)s::text[]) and abs(hashtext(c.person_key) %% {}) = {})"
+                " where c.conversion_id = any(array(select conversion_id from slice_affected))"
+                " and abs(hashtext(c.person_key) %% {}) = {})"
             ).format(sql.Literal(slices), sql.Literal(slice_))
             cur.execute(
                 sql.SQL("insert into slice_paths ({}) ").format(PATH_COLUMN_LIST)
                 + sql.SQL(sql_text("attribution_paths")).format(conversions=scope, touchpoints=sql.Identifier("core", "touchpoints")),
-                {**query_params(params, slices), "ids": ids},
+                query_params(params, slices),
             )
             cur.execute(sql.SQL(sql_text("attribution_changes")).format(paths=sql.Identifier("slice_paths")), {"sign": 1})
             change_rows = cur.fetchall()
-            rows = io.BytesIO()
-            cur.copy_expert(
-                sql.SQL("copy slice_paths ({}) to stdout with (format binary)").format(PATH_COLUMN_LIST).as_string(cur.connection),
-                rows,
-            )
-            return rows.getvalue(), change_rows
+            rows = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+            try:
+                cur.copy_expert(
+                    sql.SQL("copy slice_paths ({}) to stdout with (format binary)").format(PATH_COLUMN_LIST)
+                    .as_string(cur.connection),
+                    rows,
+                )
+                rows.seek(0)
+            except BaseException:
+                rows.close()
+                raise
+            return rows, change_rows
     finally:
         conn.close()
 
