@@ -37,7 +37,8 @@ import io
 import tempfile
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -259,10 +260,10 @@ def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> lis
         target, sql.Identifier(f"{table}_slice"), sql.Literal(slice_)))
     in_slice = sql.SQL("(select * from {} where abs(hashtext(person_key) %% {}) = {})")
     cur.execute(
-        sql.SQL("insert into {} ({}) ").format(target, sql.SQL(", ").join(map(sql.Identifier, PATH_COLUMNS)))
-        + sql.SQL(sql_text("attribution_paths")).format(
-            conversions=in_slice.format(sql.Identifier("core", "conversions"), sql.Literal(slices), sql.Literal(slice_)),
-            touchpoints=in_slice.format(sql.Identifier("core", "touchpoints"), sql.Literal(slices), sql.Literal(slice_)),
+        sql.SQL("insert into {} ({}) ").format(target, PATH_COLUMN_LIST)
+        + paths_select(
+            in_slice.format(sql.Identifier("core", "conversions"), sql.Literal(slices), sql.Literal(slice_)),
+            in_slice.format(sql.Identifier("core", "touchpoints"), sql.Literal(slices), sql.Literal(slice_)),
         ),
         query_params(params, slices),
     )
@@ -285,6 +286,17 @@ def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> lis
 def build_slice_in_session(connect: Callable[[], object], snapshot: str, params: AttributionParams,
                            slice_: int, slices: int) -> list[tuple]:
     """`build_slice` in a session of its own, on the coordinating run's snapshot; commits."""
+    with slice_session(connect, snapshot) as cur:
+        return build_slice(cur, params, slice_, slices)
+
+
+@contextmanager
+def slice_session(connect: Callable[[], object], snapshot: str) -> Iterator:
+    """A cursor in a new session that reads what the run's snapshot sees, with the run's settings.
+
+    Its transaction commits when the block ends (a slice session only creates tables of its
+    own), and the connection is closed whatever happens.
+    """
     conn = connect()
     try:
         conn.set_session(isolation_level=ISOLATION_LEVEL_REPEATABLE_READ)
@@ -295,7 +307,7 @@ def build_slice_in_session(connect: Callable[[], object], snapshot: str, params:
                 " set_config('lock_timeout', %s, true), set_config('synchronous_commit', 'off', true)",
                 (WORK_MEM, LOCK_TIMEOUT),
             )
-            return build_slice(cur, params, slice_, slices)
+            yield cur
     finally:
         conn.close()
 
@@ -456,14 +468,10 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
             ) + changes.format(paths=sql.Identifier("removed")),
             {"sign": -1},
         )
-        scope = sql.SQL(
-            "(select c.* from core.conversions c"
-            " where c.conversion_id = any(array(select conversion_id from attribution_affected)){})"
-        ).format(sql.SQL(" and abs(hashtext(c.person_key) %% {}) = 0").format(sql.Literal(len(slices)))
-                 if helpers else sql.SQL(""))
+        scope = affected_conversions("attribution_affected", *((0, len(slices)) if helpers else ()))
         cur.execute(
             sql.SQL("with inserted as (insert into marts.attribution_paths ({}) ").format(PATH_COLUMN_LIST)
-            + sql.SQL(sql_text("attribution_paths")).format(conversions=scope, touchpoints=sql.Identifier("core", "touchpoints"))
+            + paths_select(scope, sql.Identifier("core", "touchpoints"))
             + sql.SQL(" returning " + CHANGE_SOURCE_COLUMNS + ") insert into attribution_changes " + CHANGE_COLUMNS + " ")
             + changes.format(paths=sql.Identifier("inserted")),
             {**query_params(params, len(slices)), "sign": 1},
@@ -493,47 +501,50 @@ def compute_slice_in_session(connect: Callable[[], object], snapshot: str, param
     format, in a file that stays in memory up to `SPOOL_BYTES` and goes to disk beyond, so a
     range run over years of history needs no more memory than a daily one.
     """
-    conn = connect()
-    try:
-        conn.set_session(isolation_level=ISOLATION_LEVEL_REPEATABLE_READ)
-        with conn, conn.cursor() as cur:
-            cur.execute("set transaction snapshot %s", (snapshot,))
-            cur.execute(
-                "select set_config('work_mem', %s, true), set_config('timezone', 'UTC', true),"
-                " set_config('lock_timeout', %s, true)",
-                (WORK_MEM, LOCK_TIMEOUT),
+    with slice_session(connect, snapshot) as cur:
+        cur.execute(
+            "create temp table slice_affected (conversion_id text) on commit drop;"
+            " create temp table slice_paths (like marts.attribution_paths) on commit drop;"
+        )
+        cur.copy_expert("copy slice_affected (conversion_id) from stdin", io.BytesIO(ids))
+        cur.execute(
+            sql.SQL("insert into slice_paths ({}) ").format(PATH_COLUMN_LIST)
+            + paths_select(affected_conversions("slice_affected", slice_, slices), sql.Identifier("core", "touchpoints")),
+            query_params(params, slices),
+        )
+        cur.execute(sql.SQL(sql_text("attribution_changes")).format(paths=sql.Identifier("slice_paths")), {"sign": 1})
+        change_rows = cur.fetchall()
+        rows = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+        try:
+            cur.copy_expert(
+                sql.SQL("copy slice_paths ({}) to stdout with (format binary)").format(PATH_COLUMN_LIST)
+                .as_string(cur.connection),
+                rows,
             )
-            cur.execute(
-                "create temp table slice_affected (conversion_id text) on commit drop;"
-                " create temp table slice_paths (like marts.attribution_paths) on commit drop;"
-            )
-            cur.copy_expert("copy slice_affected (conversion_id) from stdin", io.BytesIO(ids))
-            scope = sql.SQL(
-                "(select c.* from core.conversions c"
-                " where c.conversion_id = any(array(select conversion_id from slice_affected))"
-                " and abs(hashtext(c.person_key) %% {}) = {})"
-            ).format(sql.Literal(slices), sql.Literal(slice_))
-            cur.execute(
-                sql.SQL("insert into slice_paths ({}) ").format(PATH_COLUMN_LIST)
-                + sql.SQL(sql_text("attribution_paths")).format(conversions=scope, touchpoints=sql.Identifier("core", "touchpoints")),
-                query_params(params, slices),
-            )
-            cur.execute(sql.SQL(sql_text("attribution_changes")).format(paths=sql.Identifier("slice_paths")), {"sign": 1})
-            change_rows = cur.fetchall()
-            rows = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-            try:
-                cur.copy_expert(
-                    sql.SQL("copy slice_paths ({}) to stdout with (format binary)").format(PATH_COLUMN_LIST)
-                    .as_string(cur.connection),
-                    rows,
-                )
-                rows.seek(0)
-            except BaseException:
-                rows.close()
-                raise
-            return rows, change_rows
-    finally:
-        conn.close()
+            rows.seek(0)
+        except BaseException:
+            rows.close()
+            raise
+        return rows, change_rows
+
+
+def paths_select(conversions: sql.Composable, touchpoints: sql.Composable) -> sql.Composed:
+    """sql/attribution/attribution_paths.sql over these conversions and touchpoints (subqueries or tables)."""
+    return sql.SQL(sql_text("attribution_paths")).format(conversions=conversions, touchpoints=touchpoints)
+
+
+def affected_conversions(table: str, slice_: int | None = None, slices: int | None = None) -> sql.Composed:
+    """The core.conversions rows named in the temp table `table`, or only those of one slice.
+
+    `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
+    many rows (it cannot know how few are named) and scan the whole table.
+    """
+    in_slice = sql.SQL("")
+    if slice_ is not None:
+        in_slice = sql.SQL(" and abs(hashtext(c.person_key) %% {}) = {}").format(sql.Literal(slices), sql.Literal(slice_))
+    return sql.SQL(
+        "(select c.* from core.conversions c where c.conversion_id = any(array(select conversion_id from {})){})"
+    ).format(sql.Identifier(table), in_slice)
 
 
 def update_daily(cur, params: AttributionParams) -> int:
