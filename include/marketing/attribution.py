@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import datetime
 import io
-import tempfile
 import logging
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -258,12 +258,12 @@ def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> lis
     )
     cur.execute(sql.SQL("alter table {} add constraint {} check (slice = {})").format(
         target, sql.Identifier(f"{table}_slice"), sql.Literal(slice_)))
-    in_slice = sql.SQL("(select * from {} where abs(hashtext(person_key) %% {}) = {})")
+    in_slice = sql.SQL("(select * from {} where {})")
     cur.execute(
         sql.SQL("insert into {} ({}) ").format(target, PATH_COLUMN_LIST)
         + paths_select(
-            in_slice.format(sql.Identifier("core", "conversions"), sql.Literal(slices), sql.Literal(slice_)),
-            in_slice.format(sql.Identifier("core", "touchpoints"), sql.Literal(slices), sql.Literal(slice_)),
+            in_slice.format(sql.Identifier("core", "conversions"), in_slice_condition("person_key", slice_, slices)),
+            in_slice.format(sql.Identifier("core", "touchpoints"), in_slice_condition("person_key", slice_, slices)),
         ),
         query_params(params, slices),
     )
@@ -533,6 +533,12 @@ def paths_select(conversions: sql.Composable, touchpoints: sql.Composable) -> sq
     return sql.SQL(sql_text("attribution_paths")).format(conversions=conversions, touchpoints=touchpoints)
 
 
+def in_slice_condition(person_key: str, slice_: int, slices: int) -> sql.Composed:
+    """`person_key` (a column reference) is in slice `slice_` of `slices`: as the paths SQL computes it."""
+    return sql.SQL("abs(hashtext({}) %% {}) = {}").format(
+        sql.SQL(person_key), sql.Literal(slices), sql.Literal(slice_))
+
+
 def affected_conversions(table: str, slice_: int | None = None, slices: int | None = None) -> sql.Composed:
     """The core.conversions rows named in the temp table `table`, or only those of one slice.
 
@@ -541,7 +547,7 @@ def affected_conversions(table: str, slice_: int | None = None, slices: int | No
     """
     in_slice = sql.SQL("")
     if slice_ is not None:
-        in_slice = sql.SQL(" and abs(hashtext(c.person_key) %% {}) = {}").format(sql.Literal(slices), sql.Literal(slice_))
+        in_slice = sql.SQL(" and ") + in_slice_condition("c.person_key", slice_, slices)
     return sql.SQL(
         "(select c.* from core.conversions c where c.conversion_id = any(array(select conversion_id from {})){})"
     ).format(sql.Identifier(table), in_slice)
