@@ -54,7 +54,7 @@ airflow: install dashboard ## start Airflow locally (airflow standalone) with th
 	$(BIN)/python -m marketing airflow
 
 bench: install ## measure ingest and attribution speed (ratios side by side, one run)
-	$(BIN)/python -m marketing.bench
+	$(BIN)/python -m marketing.dev.bench
 
 migrate: install ## apply warehouse schema migrations
 	$(BIN)/python -m marketing migrate

@@ -23,7 +23,7 @@ from marketing import pipeline
 from marketing.assets import CORE_ASSETS
 from marketing.config import Settings
 from marketing.ingest.parse import FEEDS
-from marketing.quality import QualityCheckFailed
+from marketing.ingest.quality import QualityCheckFailed
 
 SETTINGS = Settings.from_env()
 

@@ -11,9 +11,10 @@ from urllib.parse import quote
 
 from psycopg2 import sql
 
-from marketing import migrate, quality
-from marketing.channels import ChannelClassifier
+from marketing import migrate
 from marketing.config import Settings
+from marketing.ingest import quality
+from marketing.ingest.channels import ChannelClassifier
 from marketing.ingest.load import CHANGES, LandingFile, classifier_for, load_feed, pending_files
 from marketing.ingest.parse import FEEDS
 from marketing.warehouse import connect, connection

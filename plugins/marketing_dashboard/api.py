@@ -20,7 +20,6 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from marketing.attribution import MODELS
 from marketing.config import Settings
-
 from marketing_dashboard import params
 from marketing_dashboard.params import Period
 from marketing_dashboard.queries import reader

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import psycopg2
 import pytest
-
-from marketing.local_airflow import AirflowInstance, free_port, running_airflow, session_processes
 from integration.landing import Landing, conversion, touch
+
+from marketing.dev.local_airflow import AirflowInstance, free_port, running_airflow, session_processes
 
 pytestmark = pytest.mark.airflow
 

@@ -8,10 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from integration.landing import Landing, conversion, touch
 
 from marketing.warehouse import airflow_conn_uri
-
-from integration.landing import Landing, conversion, touch
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 

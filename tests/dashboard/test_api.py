@@ -8,12 +8,12 @@ import sys
 import time
 from datetime import date, datetime, timezone
 
+import airflow  # noqa: F401 - puts the plugins folder on sys.path, as in the API server
 import jwt
 import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
-import airflow  # noqa: F401 - puts the plugins folder on sys.path, as in the API server
 from marketing.config import Settings
 from marketing.readonly import READER_ROLE, reader_options
 from marketing_dashboard import queries
@@ -346,8 +346,8 @@ def test_freshness_shows_newest_file_last_run_quarantine_and_dag_run_links(clien
 
 
 def test_numbers_from_a_real_pipeline_run_equal_the_marts(client, warehouse, db, tmp_path):
+    from marketing.dev.sample import generate
     from marketing.pipeline import run_all
-    from marketing.sample import generate
 
     settings = Settings(warehouse_url=warehouse, landing_url=(tmp_path / "landing").as_uri())
     generate(settings.landing_url, days=4, touchpoints_per_day=300, end_date=date(2026, 3, 4))

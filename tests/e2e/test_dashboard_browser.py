@@ -21,9 +21,9 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from marketing.config import Settings
-from marketing.local_airflow import running_airflow
+from marketing.dev.local_airflow import running_airflow
+from marketing.dev.sample import generate
 from marketing.pipeline import run_all
-from marketing.sample import generate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.airflow]
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 import psycopg2
 import pytest
 
-import marketing.attribution as attribution
+import marketing.attribution.run as attribution
 from marketing.attribution import run_attribution
 from marketing.config import AttributionParams
 

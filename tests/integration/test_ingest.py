@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from marketing.ingest import load
-from marketing.quality import QualityCheckFailed, assert_quality
+from marketing.ingest.quality import QualityCheckFailed, assert_quality
 
 from .landing import Landing, conversion, touch
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from marketing.channels import ChannelClassifier, Classified
+from marketing.ingest.channels import ChannelClassifier, Classified
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from datetime import date, timezone
 
 import pytest
 
-from marketing.channels import ChannelClassifier
+from marketing.ingest.channels import ChannelClassifier
 from marketing.ingest.parse import FEED_RULES, FeedContext, Reject, UnreadableFile, copy_field, read_text, records
 
 CTX = FeedContext(ChannelClassifier.load(), "USD", timezone.utc, frozenset({(date(2026, 1, 1), "EUR")}))

@@ -19,8 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from marketing.channels import ChannelClassifier
-from marketing.sample import (
+from marketing.dev.sample import (
     AD_SPEND_BAD_KINDS,
     CONVERSION_BAD_KINDS,
     TOUCHPOINT_BAD_KINDS,
@@ -29,6 +28,7 @@ from marketing.sample import (
     SampleSummary,
     generate,
 )
+from marketing.ingest.channels import ChannelClassifier
 
 END = date(2026, 3, 10)
 ARGS = dict(days=8, end_date=END, touchpoints_per_day=1500, seed=7)

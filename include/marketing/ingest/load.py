@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -19,13 +19,23 @@ from pathlib import Path
 from airflow.sdk import ObjectStoragePath
 from psycopg2 import sql
 
-from marketing.channels import ChannelClassifier
 from marketing.config import Settings
-from marketing.ingest.parse import FEED_RULES, FEEDS, FeedContext, Reject, UnreadableFile, copy_field, copy_line, read_text, records
+from marketing.ingest.channels import ChannelClassifier
+from marketing.ingest.parse import (
+    FEED_RULES,
+    FEEDS,
+    FeedContext,
+    Reject,
+    UnreadableFile,
+    copy_field,
+    copy_line,
+    read_text,
+    records,
+)
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "ingest"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 INGEST_LOCK = "marketing.ingest"  # advisory lock: one writer of core at a time
 EXTENSIONS = {
     "touchpoints": (".jsonl", ".jsonl.gz"),
@@ -44,7 +54,7 @@ CHANGES = {
 
 @cache
 def sql_text(name: str) -> str:
-    """The text of `sql/ingest/<name>.sql`."""
+    """The text of `ingest/sql/<name>.sql`."""
     return (SQL_DIR / f"{name}.sql").read_text()
 
 

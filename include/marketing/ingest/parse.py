@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from marketing.channels import ChannelClassifier
+from marketing.ingest.channels import ChannelClassifier
 
 FEEDS = ("fx_rates", "ad_spend", "conversions", "touchpoints")  # load order: rates before amounts
 CURRENCY = re.compile(r"^[A-Z]{3}$")

@@ -27,8 +27,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from marketing.cli import airflow_env
-from marketing.config import Settings
+from marketing.config import PROJECT_ROOT, Settings
 from marketing.warehouse import airflow_conn_uri
 
 USERNAME = "admin"
@@ -44,6 +43,35 @@ TUNING = {
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
     "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
 }
+
+
+def airflow_env(settings: Settings, url: str) -> dict[str, str]:
+    """Environment for an in-process or local Airflow: project DAGs, plugins, warehouse connection."""
+    from marketing.warehouse import airflow_conn_uri
+
+    home = Path(os.environ.get("AIRFLOW_HOME") or PROJECT_ROOT / ".airflow")
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW_CONN_WAREHOUSE": os.environ.get("AIRFLOW_CONN_WAREHOUSE") or airflow_conn_uri(url),
+        "WAREHOUSE_URL": url,  # the dashboard, inside the api-server, reads the marts through it
+        "LANDING_URL": settings.landing_url,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT / "include"), os.environ.get("PYTHONPATH")])),
+    }
+
+
+def ensure_airflow_db(env: dict[str, str]) -> None:
+    """Create Airflow's own metadata database (SQLite under AIRFLOW_HOME) once."""
+    home = Path(env["AIRFLOW_HOME"])
+    marker = home / ".db-migrated"
+    if marker.exists():
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env={**os.environ, **env}, check=True,
+                   stdout=subprocess.DEVNULL)
+    marker.touch()
 
 
 class AirflowStartError(RuntimeError):

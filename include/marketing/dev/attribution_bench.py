@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 from marketing.attribution import run_attribution
-from marketing.bench import drop_database, scratch_database
 from marketing.config import AttributionParams
+from marketing.dev.databases import drop_database, scratch_database
 from marketing.migrate import upgrade
 from marketing.warehouse import connect
 
-SQL = (Path(__file__).resolve().parent / "sql" / "bench" / "synthetic_day.sql").read_text()
+SQL = (Path(__file__).resolve().parent / "sql" / "synthetic_day.sql").read_text()
 FIRST_DAY = "2026-01-01"
 
 

@@ -5,7 +5,7 @@
   an empty table, in the same database; target ratio >= 0.6. For scale it also times a plain
   INSERT of the loaded rows into an empty core.touchpoints: COPY to raw plus that alone bounds
   what any COPY-then-merge design can reach.
-- attribution: see `marketing.attribution_bench` (full run at 1M conversions, incremental days
+- attribution: see `marketing.dev.attribution_bench` (full run at 1M conversions, incremental days
   at 30/60/120 days of history).
 Nothing here asserts a time; it prints what it measured.
 """
@@ -22,29 +22,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from marketing.config import Settings
+from marketing.dev.databases import drop_database, scratch_database
+from marketing.dev.sample import generate
 from marketing.migrate import upgrade
 from marketing.pipeline import ingest_all
-from marketing.sample import generate
-from marketing.warehouse import connect, resolve_url, with_database
-
-
-def scratch_database(server_url: str, name: str) -> str:
-    """Create (or recreate) an empty database for a benchmark and return its URL."""
-    admin = connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'drop database if exists "{name}" with (force)')
-        cur.execute(f'create database "{name}"')
-    admin.close()
-    return with_database(server_url, name)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    admin = connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
+from marketing.warehouse import connect, resolve_url
 
 
 def bench_ingest(server_url: str, touchpoints: int = 1_000_000, days: int = 6) -> dict:
@@ -106,7 +88,7 @@ def bench_ingest(server_url: str, touchpoints: int = 1_000_000, days: int = 6) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="marketing.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="marketing.dev.bench", description=__doc__)
     parser.add_argument("--touchpoints", type=int, default=1_000_000)
     parser.add_argument("--skip-attribution", action="store_true")
     args = parser.parse_args(argv)
@@ -128,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     if not args.skip_attribution:
-        from marketing.attribution_bench import main as attribution_main
+        from marketing.dev.attribution_bench import main as attribution_main
 
         attribution_main(server_url)
     return 0

@@ -27,7 +27,7 @@ and the sums of both (by date, model, channel, campaign and conversion type) are
 a temp table, `attribution_changes`. The daily marts then add those changes to the rows they
 touch and nothing else, so a run costs what it recomputes, not the size of the history.
 In every mode, the marts afterwards equal a full rebuild from scratch, row for row (floats
-within rounding). The SQL is in `sql/attribution/`, one file per table.
+within rounding). The SQL is in `attribution/sql/`, one file per table.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -53,7 +53,7 @@ from marketing.config import AttributionParams
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).with_name("sql") / "attribution"
+SQL_DIR = Path(__file__).with_name("sql")
 MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
 DAILY_MARTS = ("marts.channel_attribution_daily", "marts.roas_daily")
 PATH_COLUMNS = (
@@ -63,7 +63,7 @@ PATH_COLUMNS = (
 )
 PATH_COLUMN_LIST = sql.SQL(", ").join(map(sql.Identifier, PATH_COLUMNS))
 CHANGE_COLUMNS = "(date, model, channel, campaign, conversion_type, conversions, revenue, credit_rows)"
-# What sql/attribution/attribution_changes.sql reads of a path row.
+# What attribution/sql/attribution_changes.sql reads of a path row.
 CHANGE_SOURCE_COLUMNS = (
     "conversion_date, channel, campaign, conversion_type, revenue, touch_position, path_length,"
     " last_non_direct, time_decay_credit, position_credit"
@@ -103,7 +103,7 @@ class RunSummary:
 
 @cache
 def sql_text(name: str) -> str:
-    """The text of `sql/attribution/<name>.sql`."""
+    """The text of `attribution/sql/<name>.sql`."""
     return (SQL_DIR / f"{name}.sql").read_text()
 
 
@@ -529,7 +529,7 @@ def compute_slice_in_session(connect: Callable[[], object], snapshot: str, param
 
 
 def paths_select(conversions: sql.Composable, touchpoints: sql.Composable) -> sql.Composed:
-    """sql/attribution/attribution_paths.sql over these conversions and touchpoints (subqueries or tables)."""
+    """attribution/sql/attribution_paths.sql over these conversions and touchpoints (subqueries or tables)."""
     return sql.SQL(sql_text("attribution_paths")).format(conversions=conversions, touchpoints=touchpoints)
 
 

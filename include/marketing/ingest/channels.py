@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_RULES_FILE = DATA_DIR / "channel_rules.toml"
 DEFAULT_SOURCE_CATEGORIES_FILE = DATA_DIR / "ga4_source_categories.csv"
 
