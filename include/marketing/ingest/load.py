@@ -20,6 +20,7 @@ from airflow.sdk import ObjectStoragePath
 from psycopg2 import sql
 
 from marketing.config import Settings
+from marketing.warehouse import INGEST_LOCK
 from marketing.ingest.channels import ChannelClassifier
 from marketing.ingest.parse import (
     FEED_RULES,
@@ -36,7 +37,6 @@ from marketing.ingest.parse import (
 log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-INGEST_LOCK = "marketing.ingest"  # advisory lock: one writer of core at a time
 EXTENSIONS = {
     "touchpoints": (".jsonl", ".jsonl.gz"),
     "conversions": (".jsonl", ".jsonl.gz"),
