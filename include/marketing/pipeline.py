@@ -24,19 +24,25 @@ CORE_TABLES = ("touchpoints", "conversions", "ad_spend", "identities", "fx_rates
 
 
 def airflow_warehouse_url(conn_id: str = WAREHOUSE_CONN_ID) -> str:
-    """The warehouse URL from Airflow's connection `conn_id` (a socket-directory host is kept)."""
-    from airflow.sdk import BaseHook
+    """The warehouse URL of Airflow's connection `conn_id`, as the Postgres provider's hook reads it.
 
-    conn = BaseHook.get_connection(conn_id)
-    auth = quote(conn.login or "", safe="")
-    if conn.password:
-        auth += ":" + quote(conn.password, safe="")
-    host = quote(conn.host or "", safe="")
-    port = f":{conn.port}" if conn.port else ""
-    query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in (conn.extra_dejson or {}).items() if k == "sslmode")
-    return f"postgresql://{auth}{'@' if auth else ''}{host}{port}/{conn.schema or 'postgres'}" + (
-        f"?{query}" if query else ""
-    )
+    The hook parses the connection (login, password, host, port, database, `sqlalchemy_query`);
+    `sslmode` from its extra is kept too. A host that is a unix-socket directory stays
+    percent-encoded in the URL: SQLAlchemy writes a host as it is, and a `?host=` query would be
+    lost by the hook's own engine.
+    """
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    hook = PostgresHook(postgres_conn_id=conn_id)
+    url = hook.sqlalchemy_url
+    query = dict(url.query)
+    if "sslmode" in hook.connection.extra_dejson:
+        query["sslmode"] = str(hook.connection.extra_dejson["sslmode"])
+    host = url.host
+    if host and host.startswith("/"):
+        host = quote(host, safe="")
+    return url.set(drivername="postgresql", host=host, database=url.database or "postgres", query=query) \
+        .render_as_string(hide_password=False)
 
 
 @cache
