@@ -89,7 +89,7 @@ def test_attribution_dag_run_builds_the_marts_and_a_second_run_does_no_work(airf
     run = load_dag("marketing_attribution").test()
     assert str(run.state) == "success", states(run)
     with db.cursor() as cur:
-        # Conservation holds to the cent (attribution.md); fractional credits leave ~1e-17 residue.
+        # Conservation holds to the cent (docs/attribution.md); fractional credits leave ~1e-17 residue.
         cur.execute("select model, round(sum(revenue_credit), 2) from marts.attribution_credits group by model")
         assert {model: float(total) for model, total in cur.fetchall()} == {
             m: 50.0 for m in MODELS}

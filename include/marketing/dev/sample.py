@@ -1,9 +1,9 @@
-"""Seeded, deterministic sample data for the landing zone (contract section 1).
+"""Seeded, deterministic sample data for the landing zone (docs/contract.md, section 1).
 
 `generate` writes touchpoints, conversions, ad_spend and fx_rates files under a landing root in
 the exact layout of the contract, with the messiness real feeds have: late files, re-sent
 events, gzip files, mixed UTC offsets, utm values only inside page_url, unknown extra fields,
-and bad lines of every kind of contract 1.5 (plus one unreadable gzip file).
+and bad lines of every kind of docs/contract.md section 1.5 (plus one unreadable gzip file).
 
 Everything is drawn from `numpy.random.default_rng(seed)` streams in a fixed order and no value
 depends on the clock (except the default `end_date`) or on dict/set order, so the same
@@ -121,7 +121,7 @@ _CONVERSION_EXTRA_P = (0.94, 0.03, 0.02, 0.01)
 _MODES = ("fields", "fields+referrer", "page_url only", "fields+term/content")
 _MODE_P = (0.60, 0.20, 0.12, 0.08)
 
-# Bad line kinds per feed (contract 1.5); these names are the keys of `bad_by_reason`.
+# Bad line kinds per feed (docs/contract.md, 1.5 Bad input); these names are the keys of `bad_by_reason`.
 TOUCHPOINT_BAD_KINDS = ("not_json", "missing_event_id", "missing_occurred_at", "timestamp_without_offset",
                         "unparseable_timestamp", "no_identity")
 CONVERSION_BAD_KINDS = ("not_json", "missing_conversion_id", "missing_occurred_at",
@@ -194,7 +194,7 @@ def generate(
     plain local path. The days run up to `end_date` inclusive (default: yesterday in UTC);
     about `touchpoints_per_day` touches are drawn per day (`days * touchpoints_per_day` in
     all, before re-sent duplicates and bad lines). `bad_line_rate` is the share of lines that
-    break a rule of contract 1.5 (at least one of each kind when > 0); 0 writes clean data
+    break a rule of docs/contract.md section 1.5 (at least one of each kind when > 0); 0 writes clean data
     and no unreadable file. Same arguments → byte-identical files.
     """
     if days < 1:

@@ -1,4 +1,4 @@
-"""Line rules of the four landing feeds (contract 1.1 to 1.5).
+"""Line rules of the four landing feeds (docs/contract.md, sections 1.1 to 1.5).
 
 Each parser turns one line into the tuple of its `raw` table's columns, or raises `Reject`
 with the reason in words. Values leave here as Postgres COPY text fields.

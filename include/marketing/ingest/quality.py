@@ -1,7 +1,7 @@
 """Data-quality checks on what one ingest run loaded; a failure names the files.
 
 The checks run after the loads have committed, so a failing check fails its task while the
-good rows stay loaded (contract 1.5).
+good rows stay loaded (docs/contract.md, 1.5 Bad input).
 """
 
 from __future__ import annotations
