@@ -38,7 +38,6 @@ from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from marketing.attribution import models, parallel
-from marketing.attribution.models import MODELS
 from marketing.attribution.parallel import Connect
 from marketing.config import AttributionParams
 from marketing.sqlfiles import SqlFiles
@@ -88,7 +87,7 @@ def bind_values(params: AttributionParams, slice_count: int = 1, **statement) ->
     """The bind values of the attribution SQL files for these model parameters (`statement`: one statement's own)."""
     first, middle, last = (float(w) for w in params.position_weights)
     return {
-        "models": list(MODELS),
+        "models": list(models.MODELS),
         "slice_count": slice_count,
         "slice": None,  # every slice
         "all_conversions": False,  # only those in attribution_affected
