@@ -40,19 +40,19 @@ class Reader:
     dsn: str
     role: str | None = None
 
-    def rows(self, query: str, params: dict | None = None) -> list[dict]:
-        """The rows of `query` (the text of a SQL file) with `params` bound, as JSON-ready dicts."""
+    def rows(self, query: str, binds: dict | None = None) -> list[dict]:
+        """The rows of `query` (the text of a SQL file) with `binds` bound, as JSON-ready dicts."""
         # A connection per request: a dashboard makes a few requests a minute, and nothing
         # can leak from one session into the next.
         conn = psycopg2.connect(self.dsn, options=reader_options(self.role), application_name="marketing_dashboard")
         with closing(conn), conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(query, params or {})
+            cur.execute(query, binds or {})
             rows = cur.fetchall()
             conn.rollback()  # read-only: nothing to commit
         return [{key: _json_value(value) for key, value in row.items()} for row in rows]
 
-    def one(self, query: str, params: dict | None = None) -> dict | None:
-        rows = self.rows(query, params)
+    def one(self, query: str, binds: dict | None = None) -> dict | None:
+        rows = self.rows(query, binds)
         return rows[0] if rows else None
 
 

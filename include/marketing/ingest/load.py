@@ -266,7 +266,7 @@ def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
                     for n, t, why in parsed.quarantined
                 ),
             )
-        params = {
+        binds = {
             "file_id": file_id,
             "path": landing.url,
             "tz": settings.reporting_timezone,
@@ -274,11 +274,11 @@ def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
         }
         if restated:
             result.status = "restated" if result.status == "loaded" else result.status
-            cur.execute(SQL(f"{feed.name}_restate"), params)
+            cur.execute(SQL(f"{feed.name}_restate"), binds)
         if parsed.rows:
             if feed.name in ("touchpoints", "conversions"):
-                cur.execute(SQL("identities"), {**params, "feed": feed.name})
-            cur.execute(SQL(feed.name), params)
+                cur.execute(SQL("identities"), {**binds, "feed": feed.name})
+            cur.execute(SQL(feed.name), binds)
         if parsed.rows or restated:
             result.changed = list(CHANGES[feed.name])
     log.info(
