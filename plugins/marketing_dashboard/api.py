@@ -20,8 +20,8 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from marketing.attribution.models import LABELS, MODELS
 from marketing.config import Settings
-from marketing_dashboard import inputs
-from marketing_dashboard.inputs import Period
+from marketing_dashboard import params
+from marketing_dashboard.params import Period
 from marketing_dashboard.queries import REPORTING_SQL, SQL, reader
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,9 @@ app = FastAPI(
     openapi_url=None,
 )
 
-PeriodDep = Annotated[Period, Depends(inputs.period)]
-ModelDep = Annotated[str, Depends(inputs.model)]
-ModelsDep = Annotated[tuple[str, ...], Depends(inputs.models)]
+PeriodDep = Annotated[Period, Depends(params.period)]
+ModelDep = Annotated[str, Depends(params.model)]
+ModelsDep = Annotated[tuple[str, ...], Depends(params.models)]
 
 
 @app.exception_handler(psycopg2.Error)

@@ -1,4 +1,4 @@
-"""The inputs of the dashboard API (its query parameters), checked before any query runs (400 with a message)."""
+"""Query parameters of the dashboard API, checked before any query runs (400 with a message)."""
 
 from __future__ import annotations
 
