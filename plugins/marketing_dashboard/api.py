@@ -22,7 +22,7 @@ from marketing.attribution import MODELS
 from marketing.config import Settings
 from marketing_dashboard import params
 from marketing_dashboard.params import Period
-from marketing_dashboard.queries import reader
+from marketing_dashboard.queries import LoginCanWrite, reader
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,13 @@ def warehouse_error(request: Request, exc: psycopg2.Error) -> JSONResponse:
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         content={"detail": f"the warehouse could not be read: {reason}"},
     )
+
+
+@app.exception_handler(LoginCanWrite)
+def login_can_write(request: Request, exc: LoginCanWrite) -> JSONResponse:
+    """The configured login could write: nothing is read with it (503, and what to change)."""
+    log.error("marketing dashboard: %s", exc)
+    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content={"detail": str(exc)})
 
 
 @app.get("/", include_in_schema=False)
