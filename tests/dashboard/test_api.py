@@ -219,6 +219,23 @@ def test_static_files_stay_inside_the_static_folder(client, path):
     assert client.get(path).status_code == 404
 
 
+# ---- browser security headers -----------------------------------------------------------
+
+@pytest.mark.parametrize("path", EVERY_PATH)
+def test_every_answer_forbids_foreign_framing_sniffing_and_foreign_content(client, marts, anonymous, path):
+    served, refused = client.get(path), TestClient(anonymous.app).get(path)
+    assert (served.status_code, refused.status_code) == (200, 401)
+    for response in (served, refused):
+        headers = response.headers
+        policy = dict(part.strip().split(" ", 1) for part in headers["content-security-policy"].split(";"))
+        assert policy["frame-ancestors"] == "'self'"
+        assert policy["default-src"] == "'none'"
+        for directive in ("script-src", "style-src", "connect-src", "img-src"):
+            assert policy[directive] == "'self'", directive  # no inline code, no other origin
+        assert headers["x-frame-options"] == "SAMEORIGIN"
+        assert headers["x-content-type-options"] == "nosniff"
+
+
 # ---- parameters ------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("query", "message"), [
