@@ -15,8 +15,8 @@ import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
-from marketing.config import Settings
 from marketing import readonly
+from marketing.config import Settings
 from marketing.readonly import READER_ROLE
 from marketing_dashboard import queries
 
@@ -397,8 +397,8 @@ ESCALATIONS = (
     "set transaction read write",
 )
 WRITES = (
-    "insert into marts.roas_daily (date, model, channel, spend, attributed_conversions, attributed_revenue,"
-    " spend_rows, credit_rows) values ('2026-01-01', 'linear', 'planted', 1, 1, 1, 1, 1)",
+    ("insert into marts.roas_daily (date, model, channel, spend, attributed_conversions, attributed_revenue,"
+     " spend_rows, credit_rows) values ('2026-01-01', 'linear', 'planted', 1, 1, 1, 1, 1)"),
     "update marts.roas_daily set spend = 0",
     "delete from ops.quarantine",
     "truncate marts.roas_daily",
