@@ -1,4 +1,8 @@
-"""The dashboard's reads of the warehouse: one SQL file per query, run by a login that can only read."""
+"""The dashboard's reads of the warehouse: one SQL file per query, run by a login that can only read.
+
+The queries the text report shows too are `marketing.reporting.SQL` (`REPORTING_SQL`); those of the
+page alone are in `sql/` here (`SQL`).
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,17 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 
 import psycopg2
 import psycopg2.extras
 
 from marketing.config import Settings
 from marketing.readonly import HOW_TO, reader_options, reader_url
+from marketing.reporting import SQL as REPORTING_SQL
+from marketing.sqlfiles import SqlFiles
 
-SQL_DIR = Path(__file__).with_name("sql")
-
-
-@cache
-def sql_text(name: str) -> str:
-    """The query in `sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text()
+SQL = SqlFiles(__file__)
+__all__ = ["REPORTING_SQL", "SQL", "LoginCanWrite", "Reader", "reader", "reset_reader"]
 
 
 def _json_value(value):
@@ -49,24 +48,24 @@ class Reader:
 
     def check_read_only(self) -> None:
         """Raise LoginCanWrite when the login, or a role it may SET ROLE to, can write."""
-        if writers := self.rows("login_can_write"):
+        if writers := self.rows(SQL("login_can_write")):
             reasons = "; ".join(f"{r['role']} {r['reason']}" for r in writers)
             raise LoginCanWrite(f"the dashboard's warehouse login can write ({reasons}), so it is not used: "
                                 f"set DASHBOARD_WAREHOUSE_URL to a login that can only read ({HOW_TO})")
 
-    def rows(self, name: str, params: dict | None = None) -> list[dict]:
-        """The rows of query `name` with `params` bound, as JSON-ready dicts."""
+    def rows(self, query: str, params: dict | None = None) -> list[dict]:
+        """The rows of `query` (the text of a SQL file) with `params` bound, as JSON-ready dicts."""
         # A connection per request: a dashboard makes a few requests a minute, and nothing
         # can leak from one session into the next.
         conn = self.connect()
         with closing(conn), conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(sql_text(name), params or {})
+            cur.execute(query, params or {})
             rows = cur.fetchall()
             conn.rollback()  # read-only: nothing to commit
         return [{key: _json_value(value) for key, value in row.items()} for row in rows]
 
-    def one(self, name: str, params: dict | None = None) -> dict | None:
-        rows = self.rows(name, params)
+    def one(self, query: str, params: dict | None = None) -> dict | None:
+        rows = self.rows(query, params)
         return rows[0] if rows else None
 
 

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from marketing import readonly
+from marketing.attribution.models import MODELS
 from marketing.config import Settings
 from marketing.readonly import READER_ROLE
 from marketing_dashboard import queries
@@ -26,7 +27,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
 ]
 
-MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
 DAY1, DAY2, DAY3 = "2026-03-01", "2026-03-02", "2026-03-03"
 DATA_PATHS = (
     f"/marketing/api/channels?start={DAY1}&end={DAY3}&model=all",
@@ -483,7 +483,7 @@ def test_migrate_sets_the_readers_password_from_the_environment_and_the_reader_l
     assert stored.startswith("SCRAM-SHA-256$") and password not in stored
     url = readonly.reader_url(Settings(warehouse_url=warehouse, dashboard_warehouse_password=password))
     assert url == readonly.with_login(warehouse, READER_ROLE, password)
-    assert queries.Reader(url).rows("data_dates") == [{"first_date": None, "last_date": None}]
+    assert queries.Reader(url).rows(queries.REPORTING_SQL("data_dates")) == [{"first_date": None, "last_date": None}]
 
 
 def test_an_unreachable_warehouse_is_a_503_with_the_reason(client):

@@ -6,7 +6,7 @@ a member of no other role. Its password comes from the environment (DASHBOARD_WA
 set by `marketing.migrate.upgrade` on every run, never by a revision.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 """
 
 from pathlib import Path
@@ -14,7 +14,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
