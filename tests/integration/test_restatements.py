@@ -115,8 +115,8 @@ def test_a_row_stays_while_any_live_file_carries_it(landing, sequence, second_wa
     orders = [conversion(f"o{i}", "2026-01-01T20:00:00Z", 10 + i, "USD", anonymous_id=f"d{i}") for i in range(2)]
     original_t = landing.write("touchpoints", "2026-01-01", "visits", touches)
     original_c = landing.write("conversions", "2026-01-01", "orders", orders)
-    landing.write("touchpoints", "2026-01-01", "visits-copy", touches)  # the same lines under another path
-    landing.write("conversions", "2026-01-01", "orders-copy", orders)
+    landing.write("touchpoints", "2026-01-02", "visits", touches)  # the same lines under another path
+    landing.write("conversions", "2026-01-02", "orders", orders)
     sequence.deliver()
     original_t.write_text("")  # the original withdraws every line; the copies still carry them
     original_c.write_text("")
