@@ -139,8 +139,8 @@ def test_a_restated_login_with_a_corrected_user_id_rekeys_like_a_clean_load(land
     login.write_text(login.read_text().replace("wrong-user", "right-user"))
     sequence.deliver()
     assert core_rows(sequence.url, "identities", "anonymous_id, user_id") == [("phone", "right-user")]
-    keys = core_rows(sequence.url, "touchpoints", "person_key, count(*) group by person_key --")
-    assert keys == [("u:right-user", 34)]
+    keys = {key for key, _ in core_rows(sequence.url, "touchpoints", "person_key, event_id")}
+    assert keys == {"u:right-user"}
     sequence.assert_equals_clean_load(second_warehouse_url)
 
 
