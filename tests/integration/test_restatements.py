@@ -179,3 +179,65 @@ def test_an_event_first_delivered_in_a_later_folder_is_taken_from_the_earlier_on
     sequence.deliver()
     assert core_rows(sequence.url, "touchpoints", "event_id, channel") == [("e1", "Paid Search")]
     sequence.assert_equals_clean_load(second_warehouse_url)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_any_sequence_of_deliveries_restatements_and_copies_ends_as_a_clean_load(
+    landing, sequence, second_warehouse_url, seed
+):
+    """The general rule: random files, restatements (old modification time kept), byte-identical
+    copies and withdrawals, with shared event ids, devices that log in and spend keys."""
+    import json
+    import random
+
+    rng = random.Random(seed)
+    channels = [{"utm_source": "google", "utm_medium": "cpc"}, {"utm_source": "news", "utm_medium": "email"}, {}]
+
+    def touch_line():
+        line = touch(f"e{rng.randrange(12)}", f"2026-01-01T{rng.randrange(8, 12):02}:00:00Z", f"d{rng.randrange(4)}",
+                     **rng.choice(channels), utm_campaign=rng.choice(["brand", "promo", None]))
+        if rng.random() < 0.3:
+            line["user_id"] = f"u{rng.randrange(3)}"
+        return json.dumps({k: v for k, v in line.items() if v is not None})
+
+    def conversion_line():
+        ids = {"user_id": f"u{rng.randrange(3)}"} if rng.random() < 0.4 else {"anonymous_id": f"d{rng.randrange(4)}"}
+        return json.dumps(conversion(f"c{rng.randrange(5)}", f"2026-01-01T{rng.randrange(12, 15):02}:00:00Z",
+                                     rng.randrange(1, 90), "USD", **ids))
+
+    def spend_line():
+        return (f"2026-01-0{rng.randrange(1, 3)},google,cpc,{rng.choice(['brand', 'promo'])},"
+                f"{rng.randrange(100, 9999) / 100},USD")
+
+    makers = {"touchpoints": touch_line, "conversions": conversion_line, "ad_spend": spend_line}
+
+    def content(feed):
+        lines = [makers[feed]() for _ in range(rng.randrange(0, 7))]
+        return "\n".join(([SPEND_HEADER] if feed == "ad_spend" else []) + lines) + "\n"
+
+    def new_path(feed):
+        extension = ".csv" if feed == "ad_spend" else ".jsonl"
+        return landing.root / feed / f"date=2026-01-0{rng.randrange(1, 6)}" / f"{rng.choice('abcde')}{extension}"
+
+    files: list = []
+    for _ in range(8):
+        action = rng.choice(["new", "new", "restate", "copy", "withdraw"]) if files else "new"
+        if action == "new":
+            feed = rng.choice(list(makers))
+            path = new_path(feed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content(feed))
+            files.append((feed, path))
+        else:
+            feed, path = rng.choice(files)
+            before = path.stat()
+            if action == "copy":
+                target = new_path(feed)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+                files.append((feed, target))
+            else:
+                path.write_text(content(feed) if action == "restate" else "")
+                os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # as cp -p leaves it
+        sequence.deliver()
+    sequence.assert_equals_clean_load(second_warehouse_url)
