@@ -36,10 +36,12 @@ FX_COLUMNS = ("date", "currency", "rate")
 # Characters per text field. Ids, utm values, campaigns and types go into index rows (the person
 # path index holds person key, event id and campaign together), which Postgres caps at 2704 bytes:
 # at 4 bytes a character, 200 of each still fit. URLs are stored, never indexed.
+TEXT_LIMIT = 200
+URL_LIMIT = 8192
 TEXT_LIMITS = {
-    **dict.fromkeys(("event_id", "conversion_id", "anonymous_id", "user_id", "conversion_type"), 200),
-    **dict.fromkeys((*UTM_FIELDS, "source", "medium", "campaign"), 200),
-    **dict.fromkeys(("referrer", "page_url"), 8192),
+    **dict.fromkeys(("event_id", "conversion_id", "anonymous_id", "user_id", "conversion_type"), TEXT_LIMIT),
+    **dict.fromkeys((*UTM_FIELDS, "source", "medium", "campaign"), TEXT_LIMIT),
+    **dict.fromkeys(("referrer", "page_url"), URL_LIMIT),
 }
 # Timestamps and dates: from EARLIEST up to, not including, LATEST (UTC).
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -116,10 +118,10 @@ def _too_long(name: str, value: str) -> Reject:
     return Reject(f"{name} longer than {TEXT_LIMITS[name]} characters ({len(value)})")
 
 
-def _text(obj: dict, name: str, required: bool = False) -> str | None:
+def _text(obj: dict, name: str, required: bool = False, limit: int = TEXT_LIMIT) -> str | None:
     value = obj.get(name)
     if type(value) is str and value:  # the common case, checked first: this runs ~10 times a line
-        if len(value) > TEXT_LIMITS[name]:
+        if len(value) > limit:
             raise _too_long(name, value)
         return value
     if value is None or value == "":
@@ -298,16 +300,17 @@ def touchpoint_row(line: str, ctx: FeedContext) -> tuple:
     event_id = _text(obj, "event_id", required=True)
     occurred_at = _timestamp(obj)
     anonymous_id, user_id = _ids(obj)
-    referrer, page_url = _text(obj, "referrer"), _text(obj, "page_url")
+    referrer, page_url = _text(obj, "referrer", limit=URL_LIMIT), _text(obj, "page_url", limit=URL_LIMIT)
     utm = [obj.get(name) for name in UTM_FIELDS]
     if not all(value is None or type(value) is str for value in utm) or "" in utm:
         utm = [_text(obj, name) for name in UTM_FIELDS]
     if None in utm and page_url and "utm_" in page_url:
         from_url = _utm_from_page_url(page_url)
         utm = [value if value is not None else from_url.get(name) for name, value in zip(UTM_FIELDS, utm)]
-    for name, value in zip(UTM_FIELDS, utm):
-        if value is not None and len(value) > TEXT_LIMITS[name]:
-            raise _too_long(name, value)
+    if len(line) > TEXT_LIMIT:  # a shorter line cannot hold a longer value: most lines skip this
+        for name, value in zip(UTM_FIELDS, utm):
+            if value is not None and len(value) > TEXT_LIMIT:
+                raise _too_long(name, value)
     touch = ctx.classifier.classify(utm[0], utm[1], utm[2], referrer)
     return (
         event_id, occurred_at.isoformat(), anonymous_id, user_id, *utm,
@@ -490,6 +493,12 @@ def records(feed: Feed, text: str) -> Iterator[tuple[int, str, object]]:
 
 
 def _json_lines(text: str) -> Iterator[tuple[int, str, str]]:
+    if "\r" not in text:  # the usual file: no line end to trim, so a plain generator expression
+        return ((n, line, line) for n, line in enumerate(text.split("\n"), start=1) if line and not line.isspace())
+    return _json_lines_crlf(text)
+
+
+def _json_lines_crlf(text: str) -> Iterator[tuple[int, str, str]]:
     number = 0
     for line in text.split("\n"):
         number += 1
