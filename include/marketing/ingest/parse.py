@@ -140,6 +140,7 @@ def _limited(name: str, value: str) -> str:
 
 
 _RANGE = f"{EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}, UTC, end excluded"
+_SAFE_YEARS = (EARLIEST.year + 1, LATEST.year - 2)  # inside the range whatever the UTC offset
 
 
 def _timestamp(obj: dict, name: str = "occurred_at") -> datetime:
@@ -154,7 +155,7 @@ def _timestamp(obj: dict, name: str = "occurred_at") -> datetime:
         raise Reject(f"{name} is not an RFC 3339 timestamp: {value!r}") from None
     if moment.tzinfo is None:
         raise Reject(f"{name} has no UTC offset (add Z or +HH:MM): {value!r}")
-    if not EARLIEST.year < moment.year < LATEST.year - 1:  # near an end: compare exactly, in UTC
+    if not _SAFE_YEARS[0] <= moment.year <= _SAFE_YEARS[1]:  # near an end: compare exactly, in UTC
         try:
             inside = EARLIEST <= moment.astimezone(timezone.utc) < LATEST
         except OverflowError:  # past year 9999 or before year 1 in UTC
