@@ -18,13 +18,13 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 
 from airflow.sdk import ObjectStoragePath
 from psycopg2 import sql
 
 from marketing.config import Settings
+from marketing.sqlfiles import SqlFiles
+from marketing.warehouse import INGEST_LOCK
 from marketing.ingest.channels import ChannelClassifier
 from marketing.ingest.parse import (
     FEED_RULES,
@@ -40,8 +40,7 @@ from marketing.ingest.parse import (
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
-INGEST_LOCK = "marketing.ingest"  # advisory lock: one writer of core at a time
+SQL = SqlFiles(__file__)
 EXTENSIONS = {
     "touchpoints": (".jsonl", ".jsonl.gz"),
     "conversions": (".jsonl", ".jsonl.gz"),
@@ -55,12 +54,6 @@ CHANGES = {
     "ad_spend": ("ad_spend",),
     "fx_rates": ("fx_rates", "conversions", "ad_spend"),
 }
-
-
-@cache
-def sql_text(name: str) -> str:
-    """The text of `ingest/sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 @dataclass(frozen=True)
@@ -359,23 +352,17 @@ def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
     return result
 
 
-ID_COLUMNS = {"touchpoints": "event_id", "conversions": "conversion_id"}  # feeds that carry identity links
-FIRST_WINS = ("touchpoints", "conversions")  # the others: the latest file restates a key
-
-
-def _identities(feed: str, name: str) -> sql.Composed:
-    return sql.SQL(sql_text(name)).format(
-        raw_table=sql.Identifier("raw", feed), id_column=sql.Identifier(ID_COLUMNS[feed])
-    )
+IDENTITY_FEEDS = ("touchpoints", "conversions")  # their lines carry identity links
+FIRST_WINS = ("touchpoints", "conversions")  # the earliest file keeps a key; in the others the latest restates it
 
 
 def _merge_new(cur, feed: str, params: dict) -> None:
     """Merge a file of a new path: its lines win the keys where it ranks better than the holder."""
     cur.execute("select rank from ops.live_files where file_id = %(file_id)s", params)
     params["rank"] = cur.fetchone()[0]
-    if feed in ID_COLUMNS:
-        cur.execute(_identities(feed, "identities"), params)
-        cur.execute(sql_text("identities_rekey"), params)
+    if feed in IDENTITY_FEEDS:
+        cur.execute(SQL("identities"), {**params, "feed": feed})
+        cur.execute(SQL("identities_rekey"), params)
     if feed in FIRST_WINS:
         # Only a file that some live file ranks after can take a key from it: files that arrive
         # in path order (the usual case) skip this look-up of every key.
@@ -385,21 +372,21 @@ def _merge_new(cur, feed: str, params: dict) -> None:
             {**params, "feed": feed},
         )
         if cur.fetchone()[0]:
-            cur.execute(sql_text(f"{feed}_beaten"), params)
+            cur.execute(SQL(f"{feed}_beaten"), params)
     else:
-        cur.execute(sql_text(f"{feed}_beaten"), params)
-    cur.execute(sql_text(feed), params)
+        cur.execute(SQL(f"{feed}_beaten"), params)
+    cur.execute(SQL(feed), params)
 
 
 def _restate(cur, feed: str, params: dict) -> None:
     """A new version of a loaded path: the keys of its old and new versions are taken again from
     the live files, and so are the identity links of the devices they link."""
-    if feed in ID_COLUMNS:
-        cur.execute(sql_text("identities_restate"), params)
-        cur.execute(sql_text("identities_rekey"), params)
-    cur.execute(sql_text(f"{feed}_restate"), params)
+    if feed in IDENTITY_FEEDS:
+        cur.execute(SQL("identities_restate"), params)
+        cur.execute(SQL("identities_rekey"), params)
+    cur.execute(SQL(f"{feed}_restate"), params)
     if feed == "fx_rates":
-        cur.execute(sql_text("fx_rates"), params)  # applies the rates the restatement chose
+        cur.execute(SQL("fx_rates"), params)  # applies the rates the restatement chose
 
 
 def load_file(conn, landing: LandingFile, settings: Settings, classifier: ChannelClassifier) -> FileResult:

@@ -1,7 +1,7 @@
 """Live files and their rank: restatements give what a clean load of the final files gives.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 """
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
