@@ -123,6 +123,8 @@ def test_values_at_every_limit_load_and_are_attributed(landing, warehouse_url, d
     landing.write("conversions", "2026-01-01", "c", [
         conversion(ids["conversion_id"], "2026-01-01T09:00:00Z", str(largest), "USD", user_id=ids["user_id"],
                    conversion_type=wide * TEXT_LIMITS["conversion_type"]),
+        conversion("first", EARLIEST.isoformat(), str(-largest), "USD", anonymous_id="d1"),
+        conversion("last", "2199-12-31T23:59:59.999999-00:00", str(smallest), "USD", anonymous_id="d1"),
     ])
     landing.write("ad_spend", "2026-01-01", "s", [
         SPEND_HEADER, f"2026-01-01,{utm['utm_source']},{utm['utm_medium']},{utm['utm_campaign']},{smallest},USD"])
@@ -130,3 +132,4 @@ def test_values_at_every_limit_load_and_are_attributed(landing, warehouse_url, d
     assert [r["rows_quarantined"] for r in results] == [0, 0, 0], rows(db, "select reason from ops.quarantine")
     attribute(warehouse_url, landing.settings())
     assert rows(db, "select count(*) from marts.roas_daily where roas is not null") == [(6,)]
+    assert rows(db, "select count(distinct conversion_id) from marts.attribution_credits") == [(3,)]
