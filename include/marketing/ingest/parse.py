@@ -552,4 +552,20 @@ def read_text(data: bytes, gzipped: bool) -> str:
         return _Undecodable(data.decode("utf-8-sig", "surrogateescape"))
 
 
-__all__ = ["AMOUNT_DECIMALS", "AMOUNT_LIMIT", "EARLIEST", "LATEST", "TEXT_LIMITS", "FEEDS", "FEED_RULES", "Feed", "FeedContext", "Reject", "UnreadableFile", "copy_field", "copy_line", "read_text", "records"]
+__all__ = [
+    "AMOUNT_DECIMALS",
+    "AMOUNT_LIMIT",
+    "EARLIEST",
+    "LATEST",
+    "TEXT_LIMITS",
+    "FEEDS",
+    "FEED_RULES",
+    "Feed",
+    "FeedContext",
+    "Reject",
+    "UnreadableFile",
+    "copy_field",
+    "copy_line",
+    "read_text",
+    "records",
+]
