@@ -1,7 +1,7 @@
 """Live files and their rank: restatements give what a clean load of the final files gives.
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0007
 """
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0006"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
