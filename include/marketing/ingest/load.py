@@ -43,6 +43,8 @@ EXTENSIONS = {
     "ad_spend": (".csv", ".csv.gz"),
     "fx_rates": (".csv", ".csv.gz"),
 }
+# Feeds whose ids are kept once (the first loaded wins): their repeated ids are counted as skipped.
+SKIPPED_IDS = ("touchpoints", "conversions")
 # Which core tables a feed's load can change (each becomes an Airflow Asset).
 CHANGES = {
     "touchpoints": ("touchpoints", "identities"),
@@ -79,6 +81,7 @@ class FileResult:
     rows_total: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    rows_skipped: int = 0  # valid lines whose id core held already (first loaded wins)
     changed: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -292,13 +295,29 @@ def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
                     params,
                 )
             cur.execute(sql_text(feed.name), params)
+            result.rows_skipped = count_skipped(cur, feed.name, file_id)
         if parsed.rows or restated:
             result.changed = list(CHANGES[feed.name])
-    log.info(
-        "%s %s: %d lines, %d loaded, %d quarantined",
-        result.status, landing.url, result.rows_total, result.rows_loaded, result.rows_quarantined,
-    )
+    log.info("%s", describe(result))
     return result
+
+
+def count_skipped(cur, feed: str, file_id: int) -> int:
+    """Record and return how many valid lines of the file its merge skipped as already-loaded ids."""
+    if feed not in SKIPPED_IDS:
+        return 0  # spend and rates restate their keys: nothing is skipped
+    cur.execute(sql_text(f"{feed}_skipped"), {"file_id": file_id})
+    skipped = cur.fetchone()[0]
+    cur.execute("update ops.load_manifest set rows_skipped = %s where file_id = %s", (skipped, file_id))
+    return skipped
+
+
+def describe(result: FileResult) -> str:
+    """One readable line for a file: what it held and what became of its lines."""
+    text = f"{result.status} {result.url}: {result.rows_total:,} lines, {result.rows_loaded:,} loaded"
+    if result.rows_skipped:
+        text += f", {result.rows_skipped:,} skipped (ids already loaded)"
+    return text + f", {result.rows_quarantined:,} quarantined"
 
 
 def load_file(conn, landing: LandingFile, settings: Settings, classifier: ChannelClassifier) -> FileResult:
