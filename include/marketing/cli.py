@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply warehouse schema migrations")
     sample = sub.add_parser("sample", help="write sample landing files")
     sample.add_argument("--days", type=int, default=60)
-    sample.add_argument("--touchpoints-per-day", type=int, default=20_000)
+    sample.add_argument("--touchpoints-per-day", type=int, default=10_000)
     sample.add_argument("--seed", type=int, default=7)
     sample.add_argument("--end-date", type=date.fromisoformat, default=None)
     sub.add_parser("run", help="run the DAGs once, in-process (ingest, then attribution)")
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
         summary = generate(settings.landing_url, days=args.days, touchpoints_per_day=args.touchpoints_per_day,
                            seed=args.seed, end_date=args.end_date)
-        print(summary)
+        print(summary.describe())
         return 0
     url = warehouse.resolve_url(settings)
     if args.command == "warehouse-url":
