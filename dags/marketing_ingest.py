@@ -62,7 +62,7 @@ def marketing_ingest():
         try:
             return pipeline.check_run(pipeline.airflow_warehouse_url(), SETTINGS, loads)
         except QualityCheckFailed as exc:
-            raise AirflowFailException(str(exc)) from exc
+            raise AirflowFailException(str(exc)) from None  # the message says it all
 
     found = discover()
     migrate() >> found

@@ -75,8 +75,11 @@ def discover_counts(url: str, settings: Settings) -> dict[str, int]:
     with connection(url) as conn:
         found = pending_files(conn, settings.landing_url)
     counts = {feed: sum(f.feed == feed for f in found) for feed in FEEDS}
-    log.info("%s", f"found {len(found):,} new or changed files: "
-             + ", ".join(f"{feed} {n:,}" for feed, n in counts.items()) if found else "no new or changed files")
+    if found:
+        log.info("found %s new or changed files: %s", f"{len(found):,}",
+                 ", ".join(f"{feed} {n:,}" for feed, n in counts.items() if n))
+    else:
+        log.debug("no new or changed files")
     return counts
 
 

@@ -1,4 +1,5 @@
--- ROAS by channel over the whole period, per model: ratios of sums, never averages of ratios.
+-- ROAS by channel over a period (either end open), per model: ratios of sums, never averages
+-- of ratios.
 select
     model,
     channel,
@@ -10,5 +11,8 @@ select
     min(date) as first_day,
     max(date) as last_day
 from marts.roas_daily
+where (%(start)s::date is null or date >= %(start)s::date)
+    and (%(end)s::date is null or date <= %(end)s::date)
+    and (%(model)s::text is null or model = %(model)s::text)
 group by model, channel
 order by model, sum(attributed_revenue) desc, channel;
