@@ -11,7 +11,7 @@ from marketing.config import Settings, load_env_file
 
 
 def _report(url: str, settings: Settings, args: argparse.Namespace) -> None:
-    from marketing.report import roas_by_model
+    from marketing.reporting.report import roas_by_model
 
     print(roas_by_model(url, settings, start=args.start, end=args.end, model=args.model))
 

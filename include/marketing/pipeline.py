@@ -16,7 +16,7 @@ from marketing import migrate
 from marketing.config import Settings
 from marketing.ingest import quality
 from marketing.ingest.channels import ChannelClassifier
-from marketing.ingest.load import CHANGES, LandingFile, classifier_for, load_feed, pending_files, sql_text
+from marketing.ingest.load import CHANGES, SQL as INGEST_SQL, LandingFile, classifier_for, load_feed, pending_files
 from marketing.ingest.parse import FEEDS
 from marketing.warehouse import connect, connection
 
@@ -125,7 +125,7 @@ def pending_tables(url: str) -> set[str]:
     (Airflow queues asset events only for unpaused DAGs) is announced until the work is done.
     """
     with connection(url) as conn, conn.cursor() as cur:
-        cur.execute(sql_text("pending_attribution"))
+        cur.execute(INGEST_SQL("pending_attribution"))
         return {table for (table,) in cur.fetchall()}
 
 
