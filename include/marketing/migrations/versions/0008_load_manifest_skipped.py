@@ -1,7 +1,7 @@
 """ops.load_manifest.rows_skipped: lines whose id was loaded before, counted per file.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 """
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
