@@ -141,7 +141,7 @@ def run_attribution(
         summary.run_id = record_run(cur, params, summary)
         if summary.mode == "full":
             save_state(cur, params, summary.run_id)
-    log.info("attribution %s", summary.as_dict())
+    log.debug("attribution %s", summary.as_dict())
     return summary
 
 

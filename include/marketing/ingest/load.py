@@ -47,6 +47,8 @@ EXTENSIONS = {
     "ad_spend": (".csv", ".csv.gz"),
     "fx_rates": (".csv", ".csv.gz"),
 }
+# Feeds whose ids are kept once (the first loaded wins): their repeated ids are counted as skipped.
+SKIPPED_IDS = ("touchpoints", "conversions")
 # Which core tables a feed's load can change (each becomes an Airflow Asset).
 CHANGES = {
     "touchpoints": ("touchpoints", "identities"),
@@ -78,6 +80,7 @@ class FileResult:
     rows_total: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    rows_skipped: int = 0  # valid lines whose id core held already (first loaded wins)
     changed: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -345,10 +348,9 @@ def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
         elif parsed.rows:
             _merge_new(cur, feed.name, binds)
             result.changed = list(CHANGES[feed.name])
-    log.info(
-        "%s %s: %d lines, %d loaded, %d quarantined",
-        result.status, landing.url, result.rows_total, result.rows_loaded, result.rows_quarantined,
-    )
+        if parsed.rows:
+            result.rows_skipped = count_skipped(cur, feed.name, file_id)
+    log.info("%s", describe(result))
     return result
 
 
@@ -387,6 +389,24 @@ def _restate(cur, feed: str, binds: dict) -> None:
     cur.execute(SQL(f"{feed}_restate"), binds)
     if feed == "fx_rates":
         cur.execute(SQL("fx_rates"), binds)  # applies the rates the restatement chose
+
+
+def count_skipped(cur, feed: str, file_id: int) -> int:
+    """Record and return how many valid lines of the file its merge skipped as already-loaded ids."""
+    if feed not in SKIPPED_IDS:
+        return 0  # spend and rates restate their keys: nothing is skipped
+    cur.execute(SQL(f"{feed}_skipped"), {"file_id": file_id})
+    skipped = cur.fetchone()[0]
+    cur.execute("update ops.load_manifest set rows_skipped = %s where file_id = %s", (skipped, file_id))
+    return skipped
+
+
+def describe(result: FileResult) -> str:
+    """One readable line for a file: what it held and what became of its lines."""
+    text = f"{result.status} {result.url}: {result.rows_total:,} lines, {result.rows_loaded:,} loaded"
+    if result.rows_skipped:
+        text += f", {result.rows_skipped:,} skipped (ids already loaded)"
+    return text + f", {result.rows_quarantined:,} quarantined"
 
 
 def load_file(conn, landing: LandingFile, settings: Settings, classifier: ChannelClassifier) -> FileResult:
