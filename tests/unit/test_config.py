@@ -58,7 +58,8 @@ def test_the_env_file_holds_settings_and_the_environment_wins(tmp_path, monkeypa
     env_file.write_text("ATTRIBUTION_LOOKBACK_DAYS=7\nREPORTING_CURRENCY=eur\nAIRFLOW__CORE__EXECUTOR=CeleryExecutor\n")
     monkeypatch.setenv("ENV_FILE", str(env_file))
     for name in ("ATTRIBUTION_LOOKBACK_DAYS", "REPORTING_CURRENCY", "AIRFLOW__CORE__EXECUTOR"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")  # recorded, so the teardown also removes what load_env_file adds
+        monkeypatch.delenv(name)
     settings = Settings.from_env()
     assert settings.attribution.lookback_days == 7 and settings.reporting_currency == "EUR"
     monkeypatch.setenv("ATTRIBUTION_LOOKBACK_DAYS", "14")  # a one-off on the command line wins
