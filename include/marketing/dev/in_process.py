@@ -10,7 +10,7 @@ from pathlib import Path
 from marketing.config import PROJECT_ROOT, Settings
 from marketing.dev.local_airflow import airflow_env, ensure_airflow_db
 
-DAG_FILES = ("marketing_ingest.py", "marketing_attribution.py")  # the order `run` runs them in
+DAG_FILES = ("marketing_ingest.py", "marketing_attribution.py", "marketing_customers.py")  # the order `run` runs them in
 
 
 def _load_dag(path: Path):
