@@ -59,8 +59,8 @@ def _flat(names) -> dict:
 
 
 def _point(model, names) -> dict[str, float]:
-    summary = model.fit_summary()
-    return {name: float(summary[name]) for name in names}
+    point = model.fit_result  # the MAP point: one chain of one draw
+    return {name: float(point[name].values.mean()) for name in names}
 
 
 def _quiet():
