@@ -11,9 +11,11 @@ from marketing.config import Settings
 
 
 def _report(url: str, settings: Settings) -> None:
-    from marketing.report import roas_by_model
+    from marketing.report import customers_by_channel, roas_by_model
 
     print(roas_by_model(url, settings))
+    print()
+    print(customers_by_channel(url, settings))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--touchpoints-per-day", type=int, default=20_000)
     sample.add_argument("--seed", type=int, default=7)
     sample.add_argument("--end-date", type=date.fromisoformat, default=None)
-    sub.add_parser("run", help="run the DAGs once, in-process (ingest, then attribution)")
-    sub.add_parser("report", help="print ROAS by channel for every model")
+    sub.add_parser("run", help="run the DAGs once, in-process (ingest, attribution, then customers)")
+    sub.add_parser("report", help="print ROAS by channel for every model, then customer value by acquisition channel")
     sub.add_parser("warehouse-url", help="print the warehouse URL (starts the embedded one)")
     sub.add_parser("warehouse-stop", help="stop the embedded warehouse")
     sub.add_parser("airflow-env", help="print the environment `make airflow` uses, as shell exports")

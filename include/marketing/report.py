@@ -9,6 +9,7 @@ from marketing.config import Settings
 from marketing.warehouse import connection
 
 SQL = Path(__file__).resolve().parent / "sql" / "report" / "roas_by_channel.sql"
+CUSTOMERS_SQL = SQL.with_name("customers_by_channel.sql")
 MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
 
 
@@ -43,3 +44,36 @@ def roas_by_model(url: str, settings: Settings) -> str:
             f"{'' if roas is None else f'{roas:.2f}':>8}"
         )
     return "\n".join(out)
+
+
+def _ratio(value, digits=2) -> str:
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def realised_age(settings: Settings) -> int:
+    """The age the demo shows realised value at: 30 days when configured, else the first age."""
+    ages = settings.customers.cohort_ages_days
+    return 30 if 30 in ages else ages[0]
+
+
+def customers_by_channel(url: str, settings: Settings) -> str:
+    """A plain-text table: per acquisition channel, new customers, CAC, value, LTV and LTV : CAC."""
+    age = realised_age(settings)
+    with connection(url) as conn, conn.cursor() as cur:
+        cur.execute(CUSTOMERS_SQL.read_text(), {"start": None, "end": None, "age_days": age})
+        rows = cur.fetchall()
+        cur.execute("select as_of, customers, fit from ops.customer_runs order by run_id desc limit 1")
+        run = cur.fetchone()
+    if not rows or run is None:
+        return "No customer value yet: run the pipeline with `make run` first."
+    as_of, customers, fit = run
+    out = [f"Customers by acquisition channel ({settings.customers.acquisition_model}), {customers:,} customers"
+           f" as of {as_of:%Y-%m-%d}, amounts in {settings.reporting_currency}",
+           "" if fit.get("reason") is None else f"(models not fitted: {fit['reason']}; predicted LTV is empty)"]
+    header = (f"{'channel':<26}{'new customers':>14}{'CAC':>10}{f'value {age}d/cust':>16}"
+              f"{'pred. LTV/cust':>16}{'LTV:CAC':>9}")
+    out += [header, "-" * len(header)]
+    for channel, new, _spend, cac, _mature, value, ltv, ltv_to_cac, _risk in rows:
+        out.append(f"{channel:<26}{new:>14,.1f}{_money(cac):>10}{_money(value):>16}{_money(ltv):>16}"
+                   f"{_ratio(ltv_to_cac):>9}")
+    return "\n".join(line for line in out if line is not None)
