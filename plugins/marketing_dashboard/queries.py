@@ -13,17 +13,21 @@ from pathlib import Path
 import psycopg2
 import psycopg2.extras
 
+from marketing import report
 from marketing.config import Settings
 from marketing.readonly import READER_ROLE, ensure_reader_role, reader_options
 from marketing.warehouse import connection, libpq_dsn, resolve_url
 
 SQL_DIR = Path(__file__).with_name("sql")
+# Queries the dashboard shares with `make report` (one file, one answer).
+REPORT_SQL_DIR = Path(report.__file__).resolve().parent / "sql" / "report"
 
 
 @cache
 def sql_text(name: str) -> str:
-    """The query in `sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text()
+    """The query in `sql/<name>.sql`, or else the report's query of that name."""
+    own = SQL_DIR / f"{name}.sql"
+    return (own if own.exists() else REPORT_SQL_DIR / f"{name}.sql").read_text()
 
 
 def _json_value(value):

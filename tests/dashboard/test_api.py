@@ -342,6 +342,7 @@ def test_freshness_shows_newest_file_last_run_quarantine_and_dag_run_links(clien
                                                                                            tzinfo=timezone.utc)
     assert body["quarantine"]["rows"] == 1
     assert body["dag_runs"] == {"marketing_ingest": "../dags/marketing_ingest/runs",
+                                "marketing_customers": "../dags/marketing_customers/runs",
                                 "marketing_attribution": "../dags/marketing_attribution/runs"}
 
 

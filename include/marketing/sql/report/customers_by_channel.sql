@@ -37,7 +37,7 @@ select
     r.value_per_customer,
     a.predicted_ltv / nullif(a.new_customers, 0) as predicted_ltv_per_customer,
     a.predicted_ltv / nullif(a.spend::double precision, 0) as ltv_to_cac,
-    coalesce(k.share_at_risk, case when a.new_customers > 0 then null end) as share_at_risk
+    k.share_at_risk
 from acquisition a
 left join realised r using (channel)
 left join risk k using (channel)
