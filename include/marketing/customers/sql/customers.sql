@@ -4,12 +4,15 @@
 
 -- Purchases: conversions of the purchase types, refunds (negative revenue) included.
 create temp table customer_purchases on commit drop as
-select person_key, conversion_id, occurred_at, revenue, occurred_at::date as day
+select person_key collate "C" as person_key, conversion_id collate "C" as conversion_id, occurred_at, revenue,
+       occurred_at::date as day  -- byte order ("C") for keys: sorting them is much cheaper
 from core.conversions
 where conversion_type = any(%(conversion_types)s::text[]);
+analyze customer_purchases;
 
 -- A customer is a person with a purchase of revenue > 0; the first such purchase by
--- (occurred_at, conversion_id) acquires them. customer_id numbers them for the model fit.
+-- (occurred_at, conversion_id) acquires them. customer_id numbers them for the model fit (in
+-- no particular order: the fit's inputs and predictions are matched on it).
 create temp table customers_next on commit drop as
 with firsts as (
     select distinct on (person_key) person_key, conversion_id, occurred_at, day
@@ -23,7 +26,7 @@ days as (  -- revenue summed per purchase day; a day counts as a purchase when i
     group by person_key, day
 )
 select
-    row_number() over (order by f.person_key)                                  as customer_id,
+    row_number() over ()                                                       as customer_id,
     f.person_key,
     f.conversion_id                                                            as first_conversion_id,
     f.occurred_at                                                              as first_purchase_at,
