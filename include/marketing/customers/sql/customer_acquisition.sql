@@ -12,3 +12,4 @@ from customers_next c
 left join marts.attribution_credits ac
     on ac.conversion_id = c.first_conversion_id and ac.model = %(model)s
 group by c.person_key, c.cohort_month, coalesce(ac.channel, %(unattributed_label)s);
+analyze acquisition_next;
