@@ -18,12 +18,12 @@ from airflow.api_fastapi.core_api.security import requires_access_view
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 
-from marketing import report
-from marketing.attribution import MODELS
+from marketing.attribution.models import LABELS, MODELS
 from marketing.config import Settings
+from marketing.reporting.report import realised_age
 from marketing_dashboard import params
 from marketing_dashboard.params import Months, Period
-from marketing_dashboard.queries import reader
+from marketing_dashboard.queries import REPORTING_SQL, SQL, reader
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +83,14 @@ def static(path: str) -> FileResponse:
 @app.get("/api/options")
 def options() -> dict:
     """Models, reporting currency, the days the marts hold, and the period the page opens with."""
-    dates = reader().one("data_dates") or {}
+    dates = reader().one(REPORTING_SQL("data_dates")) or {}
     first, last = dates.get("first_date"), dates.get("last_date")
     default_start = None
     if first and last:  # ISO days compare as strings
         default_start = max(first, (date.fromisoformat(last) - timedelta(days=DEFAULT_DAYS - 1)).isoformat())
     return {
         "models": list(MODELS),
+        "model_labels": LABELS,
         "currency": Settings.from_env().reporting_currency,
         "first_date": first,
         "last_date": last,
@@ -105,7 +106,7 @@ def channels(period: PeriodDep, models: ModelsDep) -> dict:
     ROAS is Σ attributed_revenue / Σ spend over the period. `totals` has each model's
     all-channel figures.
     """
-    rows = reader().rows("roas_by_channel", {"start": period.start, "end": period.end, "models": list(models)})
+    rows = reader().rows(REPORTING_SQL("roas_by_channel"), {"start": period.start, "end": period.end, "models": list(models)})
     return {
         **_period(period),
         "models": list(models),
@@ -117,7 +118,7 @@ def channels(period: PeriodDep, models: ModelsDep) -> dict:
 @app.get("/api/daily")
 def daily(period: PeriodDep, model: ModelDep) -> dict:
     """Spend and attributed revenue per day and channel under one model, days without rows as 0."""
-    rows = reader().rows("daily_by_channel", {"start": period.start, "end": period.end, "model": model})
+    rows = reader().rows(SQL("daily_by_channel"), {"start": period.start, "end": period.end, "model": model})
     days = [d.isoformat() for d in period.days]
     position = {day: i for i, day in enumerate(days)}
     series: dict[str, dict] = {}
@@ -132,7 +133,7 @@ def daily(period: PeriodDep, model: ModelDep) -> dict:
 @app.get("/api/campaigns")
 def campaigns(period: PeriodDep, model: ModelDep) -> dict:
     """One row per (channel, campaign): spend, attributed conversions and revenue, ROAS, CPA."""
-    rows = reader().rows("campaigns", {"start": period.start, "end": period.end, "model": model})
+    rows = reader().rows(SQL("campaigns"), {"start": period.start, "end": period.end, "model": model})
     return {**_period(period), "model": model, "rows": rows}
 
 
@@ -140,12 +141,12 @@ def campaigns(period: PeriodDep, model: ModelDep) -> dict:
 def freshness() -> dict:
     """Newest file per feed, the last attribution run, rows in quarantine, links to the DAG runs."""
     db = reader()
-    loads = db.rows("last_loads")
+    loads = db.rows(SQL("last_loads"))
     return {
         "last_file": max(loads, key=lambda r: r["loaded_at"], default=None),
         "last_loads": loads,
-        "last_attribution_run": db.one("last_attribution_run"),
-        "quarantine": db.one("quarantine"),
+        "last_attribution_run": db.one(SQL("last_attribution_run")),
+        "quarantine": db.one(SQL("quarantine")),
         # Relative to this page (<base>/marketing/), so they hold behind a path prefix too.
         "dag_runs": {dag_id: f"../dags/{dag_id}/runs" for dag_id in DAG_IDS},
     }
@@ -158,10 +159,10 @@ def customers(months: MonthsDep) -> dict:
     configured), predicted LTV per customer, LTV : CAC and the share at risk (p_alive < 0.5);
     the cohort curves (realised value per customer by age and channel); the last run."""
     settings = Settings.from_env()
-    age = report.realised_age(settings)
+    age = realised_age(settings)
     db = reader()
     bounds = {"start": months.start, "end": months.end}
-    span = db.one("cohort_months") or {}
+    span = db.one(SQL("cohort_months")) or {}
     return {
         "start": months.start.isoformat()[:7] if months.start else None,
         "end": months.end.isoformat()[:7] if months.end else None,
@@ -170,9 +171,9 @@ def customers(months: MonthsDep) -> dict:
         "currency": settings.reporting_currency,
         "acquisition_model": settings.customers.acquisition_model,
         "realised_age_days": age,
-        "channels": db.rows("customers_by_channel", {**bounds, "age_days": age}),
-        "cohort_curves": db.rows("cohort_curves", bounds),
-        "last_run": db.one("last_customer_run"),
+        "channels": db.rows(REPORTING_SQL("customers_by_channel"), {**bounds, "age_days": age}),
+        "cohort_curves": db.rows(SQL("cohort_curves"), bounds),
+        "last_run": db.one(SQL("last_customer_run")),
     }
 
 

@@ -24,25 +24,18 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 
 from marketing.config import CustomerParams
+from marketing.sqlfiles import SqlFiles
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).with_name("sql")
+SQL = SqlFiles(__file__)
 MARTS = ("marts.customer_value", "marts.customer_acquisition", "marts.cohort_value",
          "marts.channel_acquisition_monthly")
 WORK_MEM = "256MB"
-
-
-@cache
-def sql_text(name: str) -> str:
-    """The text of `customers/sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 @dataclass
@@ -102,8 +95,11 @@ def run_customers(
     conn, params: CustomerParams, *, reporting_timezone: str = "UTC", unattributed_label: str = "Unattributed",
     models=None,
 ) -> CustomerRunSummary:
-    """Recompute every customers table in one transaction; returns what the run did."""
-    from marketing.attribution import MODELS
+    """Recompute every customers table in one transaction; returns what the run did.
+
+    `models` are the attribution models the acquisition model may be (default: the registry's).
+    """
+    from marketing.attribution.models import MODELS
 
     check_model(params.acquisition_model, models or MODELS)
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -127,8 +123,8 @@ def run_customers(
         bind = {"conversion_types": list(params.conversion_types), "as_of": as_of,
                 "ages": list(params.cohort_ages_days), "model": params.acquisition_model,
                 "unattributed_label": unattributed_label}
-        cur.execute(sql_text("customers"), bind)
-        cur.execute(sql_text("customer_acquisition"), bind)
+        cur.execute(SQL("customers"), bind)
+        cur.execute(SQL("customer_acquisition"), bind)
         lap("inputs")
 
         inputs = _inputs(cur)
@@ -144,13 +140,13 @@ def run_customers(
         _write_predictions(cur, predictions)
 
         cur.execute("truncate " + ", ".join(MARTS))
-        cur.execute(sql_text("customer_value"), bind)
+        cur.execute(SQL("customer_value"), bind)
         cur.execute(
             "insert into marts.customer_acquisition (person_key, channel, credit, cohort_month)"
             " select person_key, channel, credit, cohort_month from acquisition_next"
         )
-        cur.execute(sql_text("cohort_value"), bind)
-        cur.execute(sql_text("channel_acquisition_monthly"), bind)
+        cur.execute(SQL("cohort_value"), bind)
+        cur.execute(SQL("channel_acquisition_monthly"), bind)
         for table in MARTS:  # fresh statistics for the dashboard's queries
             cur.execute(f"analyze {table}")
         lap("tables")

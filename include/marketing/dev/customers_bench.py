@@ -12,23 +12,23 @@ from __future__ import annotations
 
 import resource
 import time
-from pathlib import Path
 
 from marketing.config import CustomerParams
 from marketing.customers import run_customers
 from marketing.dev.databases import drop_database, scratch_database
 from marketing.migrate import upgrade
+from marketing.sqlfiles import SqlFiles
 from marketing.warehouse import connect
 
 CHANNELS = ("Paid Search", "Paid Social", "Email", "Organic Search", "Direct", "Display", "Affiliates", "Referral")
 
-SQL = (Path(__file__).resolve().parent / "sql" / "customers_synthetic.sql").read_text()
+SQL = SqlFiles(__file__)
 
 
 def synthesise(conn, customers: int, purchases: int) -> None:
     with conn.cursor() as cur:
         cur.execute("select setseed(0.42)")
-        cur.execute(SQL, {"customers": customers, "repeats": purchases - customers,
+        cur.execute(SQL("customers_synthetic"), {"customers": customers, "repeats": purchases - customers,
                                 "channels": list(CHANNELS), "n_channels": len(CHANNELS)})
     conn.commit()
     conn.autocommit = True

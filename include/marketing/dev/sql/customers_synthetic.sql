@@ -4,8 +4,8 @@
 -- Parameters: customers, repeats, channels (text[]), n_channels. random() is seeded by the caller.
 create temp table bench_people as
 select i as person,
-       timestamptz '2025-01-01' + (hashint4(i)::bigint & 2147483647) %% (365 * 86400) * interval '1 second' as first_at,
-       10 + 90 * power(((hashint4(i + 7)::bigint & 2147483647) %% 1000) / 1000.0, 2) as level  -- spend level
+       timestamptz '2025-01-01' + mod(hashint4(i)::bigint & 2147483647, 365 * 86400) * interval '1 second' as first_at,
+       10 + 90 * power(mod(hashint4(i + 7)::bigint & 2147483647, 1000) / 1000.0, 2) as level  -- spend level
 from generate_series(1, %(customers)s) as i;
 
 insert into core.conversions (conversion_id, occurred_at, person_key, conversion_type, revenue, revenue_original,
@@ -27,7 +27,7 @@ insert into marts.attribution_paths (slice, conversion_id, conversion_occurred_a
     revenue, touchpoint_event_id, touch_occurred_at, channel, campaign, touch_position, path_length,
     last_non_direct, time_decay_credit, position_credit)
 select 0, c.conversion_id, c.occurred_at, c.occurred_at::date, c.conversion_type, c.revenue, 't' || c.conversion_id,
-       c.occurred_at - interval '1 hour', (%(channels)s::text[])[1 + abs(hashtext(c.person_key)) %% %(n_channels)s],
+       c.occurred_at - interval '1 hour', (%(channels)s::text[])[1 + mod(abs(hashtext(c.person_key)), %(n_channels)s)],
        null, 1, 1, true, 1, 1
 from core.conversions c;
 

@@ -1,53 +1,50 @@
-"""The demo's closing table: per model, each channel's spend, conversions, revenue, ROAS and CPA."""
+"""The demo's closing tables: per model, each channel's spend, conversions, revenue, ROAS and CPA;
+then per acquisition channel, new customers, CAC, realised value, predicted LTV and LTV : CAC."""
 
 from __future__ import annotations
 
-from itertools import groupby
-from pathlib import Path
-
+from marketing.attribution.models import MODELS
 from marketing.config import Settings
+from marketing.reporting import SQL
 from marketing.warehouse import connection
-
-SQL = Path(__file__).resolve().parent / "sql" / "report" / "roas_by_channel.sql"
-CUSTOMERS_SQL = SQL.with_name("customers_by_channel.sql")
-MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
 
 
 def _money(value) -> str:
     return "" if value is None else f"{value:,.2f}"
 
 
+def _ratio(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
 def roas_by_model(url: str, settings: Settings) -> str:
-    """A plain-text table per model, channels by attributed revenue."""
+    """A plain-text table per model, channels by attributed revenue, over every day the marts hold."""
     with connection(url) as conn, conn.cursor() as cur:
-        cur.execute(SQL.read_text())
-        rows = cur.fetchall()
-    if not rows:
-        return "No attribution results yet: load data with `make run` first."
-    first, last = min(r[7] for r in rows), max(r[8] for r in rows)
+        cur.execute(SQL("data_dates"))
+        first, last = cur.fetchone()
+        if first is None:
+            return "No attribution results yet: load data with `make run` first."
+        cur.execute(SQL("roas_by_channel"), {"start": first, "end": last, "models": list(MODELS)})
+        names = [column.name for column in cur.description]
+        rows = [dict(zip(names, row)) for row in cur.fetchall()]
     out = [f"ROAS by channel, {first} to {last}, amounts in {settings.reporting_currency}"]
     header = f"{'channel':<26}{'spend':>14}{'conversions':>13}{'revenue':>15}{'ROAS':>8}{'CPA':>10}"
-    by_model = {model: list(group) for model, group in groupby(rows, key=lambda r: r[0])}
-    for model in [m for m in MODELS if m in by_model]:
+    for model in MODELS:
+        channels = [r for r in rows if r["model"] == model and r["channel"] is not None]
+        total = next((r for r in rows if r["model"] == model and r["channel"] is None), None)
+        if total is None:
+            continue
         out += ["", f"== {model}", header, "-" * len(header)]
-        totals = [0, 0, 0]
-        for _, channel, spend, conversions, revenue, roas, cpa, _, _ in by_model[model]:
-            totals = [totals[0] + spend, totals[1] + conversions, totals[2] + revenue]
+        for r in sorted(channels, key=lambda r: (-r["attributed_revenue"], r["channel"])):
             out.append(
-                f"{channel:<26}{_money(spend):>14}{conversions:>13,.1f}{_money(revenue):>15}"
-                # no spend: no cost per acquisition to speak of (the marts say 0, which misleads)
-                f"{'' if roas is None else f'{roas:.2f}':>8}{_money(cpa if spend else None):>10}"
+                f"{r['channel']:<26}{_money(r['spend']):>14}{r['attributed_conversions']:>13,.1f}"
+                f"{_money(r['attributed_revenue']):>15}{_ratio(r['roas']):>8}{_money(r['cpa']):>10}"
             )
-        roas = totals[2] / totals[0] if totals[0] else None
         out.append(
-            f"{'total':<26}{_money(totals[0]):>14}{totals[1]:>13,.1f}{_money(totals[2]):>15}"
-            f"{'' if roas is None else f'{roas:.2f}':>8}"
+            f"{'total':<26}{_money(total['spend']):>14}{total['attributed_conversions']:>13,.1f}"
+            f"{_money(total['attributed_revenue']):>15}{_ratio(total['roas']):>8}"
         )
     return "\n".join(out)
-
-
-def _ratio(value, digits=2) -> str:
-    return "" if value is None else f"{value:,.{digits}f}"
 
 
 def realised_age(settings: Settings) -> int:
@@ -60,7 +57,7 @@ def customers_by_channel(url: str, settings: Settings) -> str:
     """A plain-text table: per acquisition channel, new customers, CAC, value, LTV and LTV : CAC."""
     age = realised_age(settings)
     with connection(url) as conn, conn.cursor() as cur:
-        cur.execute(CUSTOMERS_SQL.read_text(), {"start": None, "end": None, "age_days": age})
+        cur.execute(SQL("customers_by_channel"), {"start": None, "end": None, "age_days": age})
         rows = cur.fetchall()
         cur.execute("select as_of, customers, fit from ops.customer_runs order by run_id desc limit 1")
         run = cur.fetchone()
