@@ -430,7 +430,8 @@ def customer_marts(warehouse, db):
             ("u:c", "Paid Search", 1, "2026-02-01", 0.3), ("u:d", "Email", 1, "2026-01-01", 0.8),
             ("u:e", "Email", 0.5, "2026-01-01", 0.1),
         ]:
-            cur.execute("insert into marts.customer_acquisition values (%s, %s, %s, %s)", (person, channel, credit, month))
+            cur.execute("insert into marts.customer_acquisition values (%s, %s, %s, %s)",
+                        (person, channel, credit, month))
             cur.execute(
                 "insert into marts.customer_value (person_key, first_conversion_id, first_purchase_at, cohort_month,"
                 " frequency, recency_days, t_days, monetary_value, value_to_date, p_alive) values"

@@ -25,7 +25,8 @@ US = timedelta(microseconds=1)
 
 
 def insert(db, *, touches=(), conversions=(), spend=()):
-    """touches (event_id, at, channel, person), conversions (id, at, person, revenue[, type]), spend (day, channel, amount)."""
+    """Core rows: touches (event_id, at, channel, person), conversions (id, at, person, revenue[, type]),
+    spend (day, channel, amount)."""
     with db, db.cursor() as cur:
         for event_id, at, channel, person in touches:
             add_touch(cur, event_id, at, person, channel)
@@ -145,7 +146,8 @@ def test_linear_acquisition_splits_a_customer_between_channels(db):
     assert cohort(db, "Email", 30) == (0.5, 0.5, Decimal("40"))
     assert cohort(db, "Paid Search", 30) == (1.5, 1.5, Decimal("80"))  # 0.5 × 80 + 1 × 40
     monthly = {r[0]: r[1:] for r in rows(
-        db, "select channel, new_customers, spend, cac from marts.channel_acquisition_monthly where month = '2025-03-01'")}
+        db, "select channel, new_customers, spend, cac from marts.channel_acquisition_monthly"
+            " where month = '2025-03-01'")}
     assert monthly["Paid Search"] == (1.5, Decimal("120"), pytest.approx(80.0))
     assert monthly["Email"] == (0.5, Decimal("0"), 0.0)  # no spend: CAC 0, LTV:CAC NULL
 

@@ -61,7 +61,9 @@ def _copy_out(cur, query: str) -> io.StringIO:
 
 def _inputs(cur) -> dict[str, np.ndarray]:
     """The model inputs of every customer, ordered by customer_id (1…n)."""
-    buf = _copy_out(cur, "select frequency, recency_days, t_days, monetary_value from customers_next order by customer_id")
+    buf = _copy_out(
+        cur, "select frequency, recency_days, t_days, monetary_value from customers_next order by customer_id"
+    )
     if not buf.getvalue():
         empty = np.empty(0)
         return {"frequency": empty, "recency": empty, "t": empty, "monetary_value": empty}
