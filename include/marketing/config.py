@@ -37,7 +37,8 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("ACQUISITION_MODEL", "`first_touch`", "Attribution model whose credits on a customer's first purchase give the acquisition channel (any model; fractional models split customers)."),
     ("COHORT_AGES_DAYS", "`30,90,180,365`", "Comma-separated ages in days at which `marts.cohort_value` gives each cohort's realised value."),
     ("CLV_HORIZON_DAYS", "`365`", "Days ahead over which expected purchases and predicted value are computed."),
-    ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` with the read-only role)", "URL the dashboard reads the marts with; should be a read-only role."),
+    ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` as `marketing_reader`)", "URL the dashboard reads the marts with. Unset: the warehouse's server and database, logged in as the role `marketing_reader` that the migrations create, with `DASHBOARD_WAREHOUSE_PASSWORD`. The dashboard refuses a login that can write."),
+    ("DASHBOARD_WAREHOUSE_PASSWORD", "(unset: no password)", "Password of the dashboard's login `marketing_reader`; every `migrate` sets it. Unset: the role has no password and can log in only where the server trusts the connection (the embedded warehouse's socket)."),
 ]
 
 
@@ -117,6 +118,7 @@ class Settings:
     attribution: AttributionParams = field(default_factory=AttributionParams)
     customers: CustomerParams = field(default_factory=CustomerParams)
     dashboard_warehouse_url: str | None = None
+    dashboard_warehouse_password: str | None = field(default=None, repr=False)  # a secret: never in logs
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -158,6 +160,7 @@ class Settings:
                 attribution=attribution,
                 customers=customers,
                 dashboard_warehouse_url=get("DASHBOARD_WAREHOUSE_URL") or None,
+                dashboard_warehouse_password=get("DASHBOARD_WAREHOUSE_PASSWORD") or None,
             )
         except ValueError as exc:
             raise ValueError(f"invalid setting: {exc}") from exc

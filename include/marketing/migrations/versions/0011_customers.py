@@ -3,7 +3,7 @@
 docs/customers.md has the rules; marketing.customers fills the tables, all in one transaction.
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0007
 """
 
 from pathlib import Path
@@ -11,7 +11,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0011"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
