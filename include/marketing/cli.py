@@ -11,9 +11,11 @@ from marketing.config import Settings, load_env_file
 
 
 def _report(url: str, settings: Settings, args: argparse.Namespace) -> None:
-    from marketing.reporting.report import roas_by_model
+    from marketing.reporting.report import customers_by_channel, roas_by_model
 
     print(roas_by_model(url, settings, start=args.start, end=args.end, model=args.model))
+    print()
+    print(customers_by_channel(url, settings))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--touchpoints-per-day", type=int, default=10_000)
     sample.add_argument("--seed", type=int, default=7)
     sample.add_argument("--end-date", type=date.fromisoformat, default=None)
-    sub.add_parser("run", help="run the DAGs once, in-process (ingest, then attribution)")
-    report = sub.add_parser("report", help="print ROAS by channel for every model (or one)")
+    sub.add_parser("run", help="run the DAGs once, in-process (ingest, attribution, then customers)")
+    report = sub.add_parser("report", help="print ROAS by channel for every model (or one), then customer value")
     report.add_argument("--start", type=date.fromisoformat, default=None, help="first day, YYYY-MM-DD")
     report.add_argument("--end", type=date.fromisoformat, default=None, help="last day, YYYY-MM-DD")
     report.add_argument("--model", default=None, help="one attribution model (default: every model)")

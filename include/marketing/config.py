@@ -38,6 +38,10 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("ATTRIBUTION_DIRECT_CHANNELS", "`Direct`", "Comma-separated channels that `last_non_direct` skips."),
     ("ATTRIBUTION_UNATTRIBUTED_LABEL", "`Unattributed`", "Channel of a conversion with no eligible touch (e.g. `Direct` for GA parity)."),
     ("ATTRIBUTION_CONVERSION_TYPES", "(empty: all)", "Comma-separated conversion types that are attributed."),
+    ("CUSTOMER_CONVERSION_TYPES", "`purchase`", "Comma-separated conversion types that are purchases: they make customers and their value (docs/customers.md)."),
+    ("ACQUISITION_MODEL", "`first_touch`", "Attribution model whose credits on a customer's first purchase give the acquisition channel (any model; fractional models split customers)."),
+    ("COHORT_AGES_DAYS", "`30,90,180,365`", "Comma-separated ages in days at which `marts.cohort_value` gives each cohort's realised value."),
+    ("CLV_HORIZON_DAYS", "`365`", "Days ahead over which expected purchases and predicted value are computed."),
     ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` as `marketing_reader`)", "URL the dashboard reads the marts with. Unset: the warehouse's server and database, logged in as the role `marketing_reader` that the migrations create, with `DASHBOARD_WAREHOUSE_PASSWORD`. The dashboard refuses a login that can write."),
     ("DASHBOARD_WAREHOUSE_PASSWORD", "(unset: no password)", "Password of the dashboard's login `marketing_reader`; every `migrate` sets it. Unset: the role has no password and can log in only where the server trusts the connection (the embedded warehouse's socket)."),
 ]
@@ -125,6 +129,30 @@ def describe_params(params: dict) -> str:
 
 
 @dataclass(frozen=True)
+class CustomerParams:
+    """Settings of customer value (docs/customers.md); stored with each run."""
+
+    conversion_types: tuple[str, ...] = ("purchase",)
+    acquisition_model: str = "first_touch"
+    cohort_ages_days: tuple[int, ...] = (30, 90, 180, 365)
+    clv_horizon_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not self.conversion_types:
+            raise ValueError("CUSTOMER_CONVERSION_TYPES must name at least one conversion type")
+        if not self.acquisition_model:
+            raise ValueError("ACQUISITION_MODEL must name an attribution model")
+        ages = self.cohort_ages_days
+        if not ages or any(a <= 0 for a in ages) or len(set(ages)) != len(ages):
+            raise ValueError(f"COHORT_AGES_DAYS must be distinct whole days > 0, got {ages}")
+        if self.clv_horizon_days <= 0:
+            raise ValueError(f"CLV_HORIZON_DAYS must be > 0, got {self.clv_horizon_days}")
+
+    def as_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of the platform; build it with `Settings.from_env()`."""
 
@@ -139,6 +167,7 @@ class Settings:
     own_domains: tuple[str, ...] = ()
     channel_rules_file: Path | None = None
     attribution: AttributionParams = field(default_factory=AttributionParams)
+    customers: CustomerParams = field(default_factory=CustomerParams)
     dashboard_warehouse_url: str | None = None
     dashboard_warehouse_password: str | None = field(default=None, repr=False)  # a secret: never in logs
 
@@ -161,6 +190,13 @@ class Settings:
                 conversion_types=_csv(get("ATTRIBUTION_CONVERSION_TYPES")),
                 reporting_timezone=tz,
             )
+            ages = _csv(get("COHORT_AGES_DAYS"))
+            customers = CustomerParams(
+                conversion_types=_csv(get("CUSTOMER_CONVERSION_TYPES")) or CustomerParams.conversion_types,
+                acquisition_model=get("ACQUISITION_MODEL") or CustomerParams.acquisition_model,
+                cohort_ages_days=tuple(sorted(int(a) for a in ages)) if ages else CustomerParams.cohort_ages_days,
+                clv_horizon_days=int(get("CLV_HORIZON_DAYS") or CustomerParams.clv_horizon_days),
+            )
             return cls(
                 warehouse_url=get("WAREHOUSE_URL") or None,
                 warehouse_dir=Path(get("WAREHOUSE_DIR") or defaults.warehouse_dir),
@@ -173,6 +209,7 @@ class Settings:
                 own_domains=tuple(d.lower() for d in _csv(get("OWN_DOMAINS"))),
                 channel_rules_file=Path(get("CHANNEL_RULES_FILE")) if get("CHANNEL_RULES_FILE") else None,
                 attribution=attribution,
+                customers=customers,
                 dashboard_warehouse_url=get("DASHBOARD_WAREHOUSE_URL") or None,
                 dashboard_warehouse_password=get("DASHBOARD_WAREHOUSE_PASSWORD") or None,
             )

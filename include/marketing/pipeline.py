@@ -231,7 +231,19 @@ def describe_attribution(summary: dict) -> str:
             f"{summary['dates_recomputed']:,} days recomputed in {summary['seconds']:.1f} s")
 
 
-def run_all(url: str, settings: Settings) -> tuple[list[dict], dict]:
-    """Ingest then attribution, in-process (what `make run` does without Airflow's scheduler)."""
+def customers(url: str, settings: Settings) -> dict:
+    """Recompute customer value, acquisition cost and churn (docs/customers.md) in one transaction."""
+    from marketing.customers import run_customers
+
+    with connection(url) as conn:
+        summary = run_customers(
+            conn, settings.customers, reporting_timezone=settings.reporting_timezone,
+            unattributed_label=settings.attribution.unattributed_label,
+        )
+    return summary.as_dict()
+
+
+def run_all(url: str, settings: Settings) -> tuple[list[dict], dict, dict]:
+    """Ingest, attribution, then customers, in-process (what `make run` does without Airflow's scheduler)."""
     results = ingest_all(url, settings)
-    return results, attribute(url, settings)
+    return results, attribute(url, settings), customers(url, settings)

@@ -1,4 +1,4 @@
-"""Real Airflow DAG runs (`dag.test()`) of marketing_ingest and marketing_attribution."""
+"""Real Airflow DAG runs (`dag.test()`) of marketing_ingest, marketing_attribution and marketing_customers."""
 
 from __future__ import annotations
 
@@ -146,3 +146,29 @@ def test_ingest_task_return_values_stay_small_however_many_files(airflow_env):
     assert max(sizes.values()) < 1000, sizes
     assert values["check_quality"] in ('"loaded 60 files, 60 rows, 0 quarantined"',
                                        "loaded 60 files, 60 rows, 0 quarantined")
+def test_attribution_publishes_the_marts_asset_only_when_it_changed_them(airflow_env, db):
+    write_day(airflow_env)
+    assert str(load_dag("marketing_ingest").test().state) == "success"
+    first = load_dag("marketing_attribution").test()
+    assert states(first)["publish"] == "success"  # a success with an outlet emits the Asset event
+    second = load_dag("marketing_attribution").test()
+    assert str(second.state) == "success"
+    assert states(second)["publish"] == "skipped"  # nothing queued: no event, customers not triggered
+
+
+def test_customers_dag_run_builds_the_customer_tables_in_one_run(airflow_env, db):
+    write_day(airflow_env)
+    airflow_env.write("conversions", "2026-01-02", "c.jsonl", [conversion("c2", "2026-01-02T10:00:00Z", 30, "USD")])
+    assert str(load_dag("marketing_ingest").test().state) == "success"
+    assert str(load_dag("marketing_attribution").test().state) == "success"
+    run = load_dag("marketing_customers").test()
+    assert str(run.state) == "success", states(run)
+    with db.cursor() as cur:
+        cur.execute("select person_key, first_conversion_id, frequency, value_to_date from marts.customer_value")
+        assert cur.fetchall() == [("a:a1", "c1", 1, 80)]
+        cur.execute("select channel, credit from marts.customer_acquisition")
+        assert cur.fetchall() == [("Paid Search", 1.0)]  # first touch e1: google / cpc
+        cur.execute("select month::text, channel, new_customers, spend, cac from marts.channel_acquisition_monthly")
+        assert cur.fetchall() == [("2026-01-01", "Paid Search", 1.0, 20, 20.0)]
+        cur.execute("select count(*) from ops.customer_runs")
+        assert cur.fetchone()[0] == 1

@@ -22,7 +22,7 @@ from pathlib import Path
 from marketing.config import PROJECT_ROOT, Settings
 from marketing.dev.local_airflow import airflow_env, ensure_airflow_db
 
-DAG_FILES = ("marketing_ingest.py", "marketing_attribution.py")  # the order `run` runs them in
+DAG_FILES = ("marketing_ingest.py", "marketing_attribution.py", "marketing_customers.py")  # the order `run` runs them in
 HOME_DIR = "in-process"  # under AIRFLOW_HOME: the in-process run's own metadata database and logs
 
 

@@ -219,14 +219,16 @@ def generate(
     cal = _Calendar(end - timedelta(days=days - 1), days)
 
     # Independent streams per part, so a change in one part does not reshuffle the others.
-    r_fx, r_people, r_touch, r_conv, r_spend, r_files, r_bad = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7))
+    r_fx, r_people, r_touch, r_conv, r_spend, r_files, r_bad, r_repeat = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8))
     combos = _Combos.build()
     fx = _fx_rates(r_fx, currencies, days)
     total = days * touchpoints_per_day
     people = _People.draw(r_people, max(10, total // 3), currencies)
     touches = _Touches.draw(r_touch, people, combos, total, days)
-    conversions = _Conversions.draw(r_conv, people, touches, combos, fx, currencies, days)
+    repeats = _RepeatBuyers(r_repeat, combos)
+    conversions = _Conversions.draw(r_conv, people, touches, combos, fx, currencies, days, repeats)
+    touches = repeats.touches(touches)
     spend = _Spend.draw(r_spend, touches, combos, fx, currencies, days)
 
     with _Output(_root(landing_url), cal) as out:
@@ -504,6 +506,93 @@ class _TouchLines:
 
 # ---- conversions -----------------------------------------------------------------------------
 
+# Customers come back (docs/customers.md): after their first purchase a customer buys again at a
+# rate and stops buying (churns) after each purchase with a chance that depend on the channel
+# that brought them, each customer drawn around those means (gamma rates, beta churn: the
+# BG/NBD story). Per channel: (repeat purchases per 30 days while active, churn per purchase,
+# order value of a repeat relative to the channel's aov).
+_LOYALTY = {
+    "Paid Search": (0.9, 0.30, 1.0), "Cross-network": (0.6, 0.45, 0.9), "Paid Social": (0.5, 0.55, 0.8),
+    "Paid Video": (0.5, 0.50, 0.9), "Display": (0.4, 0.60, 0.8), "Paid Shopping": (0.8, 0.35, 1.0),
+    "Email": (1.3, 0.15, 1.1), "Affiliates": (0.5, 0.60, 0.7), "Organic Search": (1.0, 0.25, 1.0),
+    "Organic Social": (0.6, 0.45, 0.9), "Referral": (0.9, 0.30, 1.0), "Direct": (1.1, 0.20, 1.1),
+}
+_RETURN_CHANNELS = ("Direct", "Email", "Organic Search")  # how a customer comes back to buy again
+_MAX_REPEATS = 40
+
+
+class _RepeatBuyers:
+    """Repeat purchases of customers, each right after a return visit (a touch of their own)."""
+
+    def __init__(self, rng: np.random.Generator, combos: _Combos) -> None:
+        self.rng, self.combos = rng, combos
+        names = [t.channel for t in TRAFFIC]
+        self.rate = np.array([_LOYALTY[n][0] for n in names]) / (30 * DAY * 1000)  # per ms
+        self.churn = np.array([_LOYALTY[n][1] for n in names])
+        self.value = np.array([_LOYALTY[n][2] * t.aov_usd for n, t in zip(names, TRAFFIC)])
+        self.return_combos = np.array([c for c, k in enumerate(combos.traffic)
+                                       if TRAFFIC[k].channel in _RETURN_CHANNELS])
+        self.touch_t = self.touch_person = self.touch_device = self.touch_user = np.empty(0, np.int64)
+
+    def add(self, t_ms, person, device, kind, ident, usd, traffic, people: _People, days: int):
+        """The conversions with repeat purchases appended; the return visits are kept for `touches`."""
+        rng = self.rng
+        buys = np.flatnonzero(kind == _PURCHASE)
+        order = buys[np.lexsort((t_ms[buys], person[buys]))]
+        first = order[np.r_[True, person[order][1:] != person[order][:-1]]]  # each buyer's first purchase
+        k = traffic[first]
+        n = len(first)
+        rate = rng.gamma(2.0, 0.5, n) * self.rate[k]      # mean rate of the channel
+        churn = rng.beta(2.0, 2.0 * (1 - self.churn[k]) / self.churn[k])
+        at = t_ms[first].astype(np.float64)
+        alive = np.ones(n, dtype=bool)
+        end = days * DAY * 1000
+        new_t, new_who = [], []
+        for _ in range(_MAX_REPEATS):
+            alive &= rng.random(n) >= churn                # after each purchase: stop buying?
+            at = at + rng.exponential(1.0, n) / np.maximum(rate, 1e-300)
+            alive &= at < end
+            if not alive.any():
+                break
+            new_t.append(at[alive].astype(np.int64))
+            new_who.append(np.flatnonzero(alive))
+        if not new_t:
+            return t_ms, person, device, kind, ident, usd
+        when = np.concatenate(new_t)
+        who = np.concatenate(new_who)
+        buyer = person[first][who]
+        registered = people.registered[buyer]
+        # A registered customer logs in (both ids); a guest buys again from the same device.
+        rep_device = people.any_device(rng, buyer)
+        rep_ident = np.where(registered, 0, 2)
+        rep_usd = self.value[k[who]] * rng.lognormal(-0.18, 0.5, len(who))
+        # The visit that brings them back, minutes before the purchase, on the same device.
+        visit_ms = np.maximum(when - (60 + rng.exponential(600.0, len(who))) * 1000, 0)
+        self.touch_t = (visit_ms // 1000).astype(np.int64)
+        self.touch_person, self.touch_device = buyer, rep_device
+        self.touch_user = np.where(registered, buyer, people.count)
+        return (np.concatenate([t_ms, when]), np.concatenate([person, buyer]),
+                np.concatenate([device, rep_device]), np.concatenate([kind, np.full(len(who), _PURCHASE)]),
+                np.concatenate([ident, rep_ident]), np.concatenate([usd, rep_usd]))
+
+    def touches(self, touches: _Touches) -> _Touches:
+        """`touches` with the return visits added, in time order."""
+        n = len(self.touch_t)
+        if not n:
+            return touches
+        rng = self.rng
+        combo = self.return_combos[rng.integers(0, len(self.return_combos), n)]
+        parts = (
+            (touches.t, self.touch_t), (touches.person, self.touch_person), (touches.device, self.touch_device),
+            (touches.user, self.touch_user), (touches.combo, combo),
+            (touches.mode, _weighted(rng, _MODE_P, n)), (touches.page, _weighted(rng, _PAGE_P, n)),
+            (touches.extra, _weighted(rng, _TOUCH_EXTRA_P, n)),
+        )
+        merged = [np.concatenate([a, b.astype(a.dtype)]) for a, b in parts]
+        order = np.argsort(merged[0], kind="stable")
+        return _Touches(*(m[order] for m in merged))
+
+
 _CONVERSION_TYPES = ("purchase", "signup", "app_install", "refund")
 _PURCHASE, _SIGNUP, _APP_INSTALL, _REFUND = range(len(_CONVERSION_TYPES))
 
@@ -522,7 +611,8 @@ class _Conversions:
 
     @classmethod
     def draw(cls, rng: np.random.Generator, people: _People, touches: _Touches, combos: _Combos,
-             fx: np.ndarray, currencies: tuple[str, ...], days: int) -> _Conversions:
+             fx: np.ndarray, currencies: tuple[str, ...], days: int,
+             repeats: _RepeatBuyers | None = None) -> _Conversions:
         traffic = combos.traffic[touches.combo]
         cvr = np.array([t.cvr for t in TRAFFIC])
         src = np.flatnonzero(rng.random(len(touches)) < cvr[traffic])
@@ -545,6 +635,10 @@ class _Conversions:
         ident[kind == _SIGNUP] = 0
 
         usd = np.array([t.aov_usd for t in TRAFFIC])[traffic[src]] * rng.lognormal(-0.18, 0.6, m)
+        if repeats is not None:  # customers come back: repeat purchases after a return visit
+            t_ms, person, device, kind, ident, usd = repeats.add(
+                t_ms, person, device, kind, ident, usd, traffic[src], people, days)
+            m, registered = len(t_ms), people.registered[person]
         currency = people.currency[person]
         day = np.minimum(t_ms // (DAY * 1000), days - 1)
         amount = usd / fx[currency, day]

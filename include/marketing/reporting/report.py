@@ -1,4 +1,5 @@
-"""The demo's closing table: per model, each channel's spend, conversions, revenue, ROAS and CPA.
+"""The demo's closing tables: per model, each channel's spend, conversions, revenue, ROAS and CPA;
+then per acquisition channel, new customers, CAC, realised value, predicted LTV and LTV : CAC.
 
 The total row is blended (every channel's revenue, organic and unattributed included, over paid
 spend) and says so; the paid-only row beside it counts the channels that have spend. The header
@@ -90,3 +91,33 @@ def roas_by_model(url: str, settings: Settings, *, start: date | None = None, en
         )
     out += ["", NOTE]
     return "\n".join(out)
+
+
+def realised_age(settings: Settings) -> int:
+    """The age the demo shows realised value at: 30 days when configured, else the first age."""
+    ages = settings.customers.cohort_ages_days
+    return 30 if 30 in ages else ages[0]
+
+
+def customers_by_channel(url: str, settings: Settings) -> str:
+    """A plain-text table: per acquisition channel, new customers, CAC, value, LTV and LTV : CAC."""
+    age = realised_age(settings)
+    with connection(url) as conn, conn.cursor() as cur:
+        cur.execute(SQL("customers_by_channel"), {"start": None, "end": None, "age_days": age})
+        rows = cur.fetchall()
+        cur.execute("select as_of, customers, fit from ops.customer_runs order by run_id desc limit 1")
+        run = cur.fetchone()
+    if not rows or run is None:
+        return "No customer value yet: run the pipeline with `make run` first."
+    as_of, customers, fit = run
+    out = [f"Customers by acquisition channel ({settings.customers.acquisition_model}), {customers:,} customers"
+           f" as of {as_of:%Y-%m-%d}, amounts in {settings.reporting_currency}",
+           "" if fit.get("reason") is None else f"(models not fitted: {fit['reason']}; predicted LTV is empty)"]
+    header = (f"{'channel':<26}{'new customers':>14}{'CAC':>10}{f'value {age}d/cust':>16}"
+              f"{'pred. LTV/cust':>16}{'LTV:CAC':>9}")
+    out += [header, "-" * len(header)]
+    for channel, new, spend, cac, _mature, value, ltv, ltv_to_cac, _risk in rows:
+        # no spend: no acquisition cost to speak of (the mart says 0)
+        out.append(f"{channel:<26}{new:>14,.1f}{_money(cac if spend else None):>10}{_money(value):>16}{_money(ltv):>16}"
+                   f"{_ratio(ltv_to_cac):>9}")
+    return "\n".join(line for line in out if line)
