@@ -8,7 +8,6 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import psycopg2
 import pytest
