@@ -22,7 +22,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from marketing import pipeline
 from marketing.assets import CORE_ASSETS
 from marketing.config import Settings
-from marketing.ingest.parse import FEEDS
+from marketing.ingest.sources import FEEDS
 from marketing.ingest.quality import QualityCheckFailed
 
 SETTINGS = Settings.from_env()

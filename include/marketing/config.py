@@ -33,12 +33,41 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("ATTRIBUTION_DIRECT_CHANNELS", "`Direct`", "Comma-separated channels that `last_non_direct` skips."),
     ("ATTRIBUTION_UNATTRIBUTED_LABEL", "`Unattributed`", "Channel of a conversion with no eligible touch (e.g. `Direct` for GA parity)."),
     ("ATTRIBUTION_CONVERSION_TYPES", "(empty: all)", "Comma-separated conversion types that are attributed."),
+    ("SESSION_TIMEOUT_MINUTES", "`30`", "Segment: a page or screen call after more than this many minutes without one starts a new session (a new touchpoint)."),
+    ("GA4_CONVERSION_EVENTS", "`purchase=purchase,sign_up=signup,view_item=view_item,add_to_cart=add_to_cart,begin_checkout=begin_checkout`", "GA4 event names that are conversions, as `event_name=conversion_type` pairs."),
+    ("SEGMENT_CONVERSION_EVENTS", "`Order Completed=purchase,Signed Up=signup,Product Viewed=view_item,Product Added=add_to_cart,Checkout Started=begin_checkout`", "Segment track events that are conversions, as `event=conversion_type` pairs."),
+    ("ORDERS_SOURCE_URL", "(unset: no orders extract)", "libpq URL of the production database to extract conversions from. Inside Airflow the connection `orders_source` wins."),
+    ("ORDERS_QUERY_FILE", "(packaged `orders.sql`: table `orders`)", "SQL file of the orders extract; it selects conversion_id, occurred_at, user_id, anonymous_id, conversion_type, revenue, currency, updated_at where `updated_at > %(since)s`."),
+    ("ORDERS_OVERLAP_MINUTES", "`10`", "Each orders extract re-reads this many minutes before its watermark, for commits that land late."),
     ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` with the read-only role)", "URL the dashboard reads the marts with; should be a read-only role."),
 ]
 
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+GA4_CONVERSION_EVENTS = "purchase=purchase,sign_up=signup,view_item=view_item,add_to_cart=add_to_cart,begin_checkout=begin_checkout"
+SEGMENT_CONVERSION_EVENTS = ("Order Completed=purchase,Signed Up=signup,Product Viewed=view_item,"
+                             "Product Added=add_to_cart,Checkout Started=begin_checkout")
+
+
+def _pairs(value: str, name: str) -> tuple[tuple[str, str], ...]:
+    """`a=b,c=d` as ((a, b), (c, d)); names may hold spaces (`Order Completed=purchase`)."""
+    pairs = []
+    for part in _csv(value):
+        event, sep, kind = part.partition("=")
+        if not sep or not event.strip() or not kind.strip():
+            raise ValueError(f"{name} must be event=conversion_type pairs, got {part!r}")
+        pairs.append((event.strip(), kind.strip()))
+    return tuple(pairs)
+
+
+def _positive(value: str, default: float, name: str) -> float:
+    number = float(value) if value else default
+    if number <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -88,6 +117,12 @@ class Settings:
     channel_rules_file: Path | None = None
     attribution: AttributionParams = field(default_factory=AttributionParams)
     dashboard_warehouse_url: str | None = None
+    session_timeout_minutes: float = 30.0
+    ga4_conversion_events: tuple[tuple[str, str], ...] = _pairs(GA4_CONVERSION_EVENTS, "GA4_CONVERSION_EVENTS")
+    segment_conversion_events: tuple[tuple[str, str], ...] = _pairs(SEGMENT_CONVERSION_EVENTS, "SEGMENT_CONVERSION_EVENTS")
+    orders_source_url: str | None = None
+    orders_query_file: Path | None = None
+    orders_overlap_minutes: float = 10.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -121,6 +156,15 @@ class Settings:
                 channel_rules_file=Path(get("CHANNEL_RULES_FILE")) if get("CHANNEL_RULES_FILE") else None,
                 attribution=attribution,
                 dashboard_warehouse_url=get("DASHBOARD_WAREHOUSE_URL") or None,
+                session_timeout_minutes=_positive(get("SESSION_TIMEOUT_MINUTES"), defaults.session_timeout_minutes,
+                                                  "SESSION_TIMEOUT_MINUTES"),
+                ga4_conversion_events=_pairs(get("GA4_CONVERSION_EVENTS") or GA4_CONVERSION_EVENTS,
+                                             "GA4_CONVERSION_EVENTS"),
+                segment_conversion_events=_pairs(get("SEGMENT_CONVERSION_EVENTS") or SEGMENT_CONVERSION_EVENTS,
+                                                 "SEGMENT_CONVERSION_EVENTS"),
+                orders_source_url=get("ORDERS_SOURCE_URL") or None,
+                orders_query_file=Path(get("ORDERS_QUERY_FILE")) if get("ORDERS_QUERY_FILE") else None,
+                orders_overlap_minutes=float(get("ORDERS_OVERLAP_MINUTES") or defaults.orders_overlap_minutes),
             )
         except ValueError as exc:
             raise ValueError(f"invalid setting: {exc}") from exc

@@ -16,7 +16,7 @@ from marketing.config import Settings
 from marketing.ingest import quality
 from marketing.ingest.channels import ChannelClassifier
 from marketing.ingest.load import CHANGES, LandingFile, classifier_for, load_feed, pending_files
-from marketing.ingest.parse import FEEDS
+from marketing.ingest.sources import FEEDS
 from marketing.warehouse import connect, connection
 
 WAREHOUSE_CONN_ID = "warehouse"

@@ -22,8 +22,6 @@ from psycopg2 import sql
 from marketing.config import Settings
 from marketing.ingest.channels import ChannelClassifier
 from marketing.ingest.parse import (
-    FEED_RULES,
-    FEEDS,
     FeedContext,
     Reject,
     UnreadableFile,
@@ -32,23 +30,20 @@ from marketing.ingest.parse import (
     read_text,
     records,
 )
+from marketing.ingest.sources import EXTENSIONS, FEEDS, feed_rules
 
 log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 INGEST_LOCK = "marketing.ingest"  # advisory lock: one writer of core at a time
-EXTENSIONS = {
-    "touchpoints": (".jsonl", ".jsonl.gz"),
-    "conversions": (".jsonl", ".jsonl.gz"),
-    "ad_spend": (".csv", ".csv.gz"),
-    "fx_rates": (".csv", ".csv.gz"),
-}
 # Which core tables a feed's load can change (each becomes an Airflow Asset).
 CHANGES = {
     "touchpoints": ("touchpoints", "identities"),
     "conversions": ("conversions", "identities"),
     "ad_spend": ("ad_spend",),
     "fx_rates": ("fx_rates", "conversions", "ad_spend"),
+    "ga4": ("touchpoints", "conversions", "identities"),
+    "segment": ("touchpoints", "conversions", "identities"),
 }
 
 
@@ -183,12 +178,14 @@ def feed_context(conn, settings: Settings, classifier: ChannelClassifier, feed: 
     cause a line to be quarantined (and reloaded on re-delivery), never a missing rate.
     """
     fx_known: frozenset = frozenset()
-    if feed in ("conversions", "ad_spend"):
+    rules = feed_rules(feed)
+    if feed in ("conversions", "ad_spend") or hasattr(rules, "merge"):
         with conn.cursor() as cur:
             cur.execute("select date, currency from core.fx_rates")
             fx_known = frozenset(cur.fetchall())
         conn.commit()
-    return FeedContext(classifier, settings.reporting_currency, settings.tz, fx_known)
+    ctx = FeedContext(classifier, settings.reporting_currency, settings.tz, fx_known)
+    return rules.context(ctx, settings) if hasattr(rules, "context") else ctx
 
 
 @dataclass
@@ -208,7 +205,7 @@ def parse_file(landing: LandingFile, ctx: FeedContext) -> ParsedFile:
     """Read a landing file and apply its feed's line rules to every line."""
     with ObjectStoragePath(landing.url).open("rb") as handle:
         data = handle.read()
-    feed = FEED_RULES[landing.feed]
+    feed = feed_rules(landing.feed)
     parsed = ParsedFile(landing, len(data), hashlib.sha256(data).hexdigest(), [], [], 0, False)
     try:
         lines = records(feed, read_text(data, gzipped=landing.url.endswith(".gz")))
@@ -237,7 +234,7 @@ def _with_file_id(file_id: int, rows: list[str]) -> Iterator[str]:
 
 def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
     """Load a parsed file in one transaction, or skip it when these exact bytes are loaded."""
-    landing, feed = parsed.landing, FEED_RULES[parsed.landing.feed]
+    landing, feed = parsed.landing, feed_rules(parsed.landing.feed)
     result = FileResult(landing.feed, landing.url, "unreadable" if parsed.unreadable else "loaded")
     with conn, conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (INGEST_LOCK,))
@@ -281,8 +278,11 @@ def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
         }
         if restated:
             result.status = "restated" if result.status == "loaded" else result.status
+        if hasattr(feed, "merge"):  # an event source (ingest/sources): its events form sessions
+            feed.merge(cur, params, settings, restated=restated, loaded=bool(parsed.rows))
+        elif restated:
             cur.execute(sql_text(f"{feed.name}_restate"), params)
-        if parsed.rows:
+        if parsed.rows and not hasattr(feed, "merge"):
             if feed.name in ("touchpoints", "conversions"):
                 id_column = "event_id" if feed.name == "touchpoints" else "conversion_id"
                 cur.execute(

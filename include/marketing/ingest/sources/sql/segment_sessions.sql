@@ -1,0 +1,80 @@
+-- The Segment sessions of the devices in `affected`, formed from every loaded page and screen
+-- call of the current file versions (docs/sources.md, Segment). Calls of a device in
+-- (timestamp, messageId) order; a session starts at the first call, after more than the
+-- timeout without a call, at a call whose referrer is on another site, or at a call whose
+-- campaign is present and differs from the session's. A call's campaign matches the session's
+-- exactly when the last earlier call with a campaign had the same one and no session started
+-- in between for another reason (the session's first call then carries that campaign).
+with superseded as (
+    select m.file_id
+    from ops.load_manifest m
+    where m.feed = 'segment'
+      and exists (select 1 from ops.load_manifest n where n.path = m.path and n.file_id > m.file_id)
+),
+calls as (
+    -- a re-sent call (same messageId) counts once, the first loaded
+    select distinct on (r.device_id, r.message_id)
+        r.device_id, r.message_id, r.occurred_at, r.anonymous_id, r.user_id,
+        r.utm_source, r.utm_medium, r.utm_campaign, r.utm_term, r.utm_content,
+        r.page_url, r.referrer, r.external_referrer, r.file_id, r.line_number
+    from affected a
+    join raw.segment r on r.device_id = a.device_id and r.type in ('page', 'screen')
+    where r.file_id not in (select file_id from superseded)
+    order by r.device_id, r.message_id, r.file_id, r.line_number
+),
+gaps as (
+    select c.*,
+        lag(occurred_at) over device is null
+            or occurred_at - lag(occurred_at) over device > %(timeout_minutes)s * interval '1 minute'
+            or external_referrer as other_start,
+        case when coalesce(utm_source, utm_medium, utm_campaign, utm_term, utm_content) is not null
+            then concat_ws(E'\x1f', lower(coalesce(utm_source, '')), lower(coalesce(utm_medium, '')),
+                           lower(coalesce(utm_campaign, '')), lower(coalesce(utm_term, '')),
+                           lower(coalesce(utm_content, '')))
+        end as campaign
+    from calls c
+    window device as (partition by device_id order by occurred_at, message_id)
+),
+epochs as (
+    select g.*, sum(other_start::int) over device as epoch
+    from gaps g
+    window device as (partition by device_id order by occurred_at, message_id)
+),
+campaigns as (
+    select e.*,
+        lag(campaign) over present as previous_campaign,
+        lag(epoch) over present as previous_epoch
+    from epochs e
+    window present as (partition by device_id, campaign is null order by occurred_at, message_id)
+),
+numbered as (
+    select c.*,
+        sum((other_start or (campaign is not null and (previous_campaign is null
+                                                       or previous_campaign <> campaign
+                                                       or previous_epoch <> epoch)))::int)
+            over (partition by device_id order by occurred_at, message_id) as session
+    from campaigns c
+),
+first_call as (
+    select distinct on (device_id, session) *
+    from numbered
+    order by device_id, session, occurred_at, message_id
+),
+named as (
+    select distinct on (device_id, session) device_id, session, user_id
+    from numbered
+    where user_id is not null
+    order by device_id, session, occurred_at, message_id
+),
+counted as (
+    select device_id, session, count(*) as events
+    from numbered
+    group by device_id, session
+)
+select
+    f.message_id, f.device_id, f.occurred_at, f.anonymous_id, n.user_id,
+    f.utm_source, f.utm_medium, f.utm_campaign, f.utm_term, f.utm_content,
+    f.referrer, f.external_referrer, f.file_id, f.line_number, c.events
+from first_call f
+join counted c using (device_id, session)
+left join named n using (device_id, session);
