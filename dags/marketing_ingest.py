@@ -1,13 +1,16 @@
 """
 ### marketing_ingest
 
-Loads new landing files (`touchpoints`, `conversions`, `ad_spend`, `fx_rates` under
-`LANDING_URL`) into the warehouse, exactly once per file version:
+Loads new landing files (`touchpoints`, `conversions`, `ad_spend`, `fx_rates`, and the
+collector exports `ga4`, `segment` under `LANDING_URL`) into the warehouse, exactly once per
+file version, and extracts the orders database when one is configured:
 
 1. **migrate** the warehouse schema;
 2. **discover** files not loaded yet (or changed since: a restatement);
 3. **load** each feed, rates first: valid lines to `raw` with COPY and merged into `core`,
-   bad lines to `ops.quarantine`, one transaction per file;
+   bad lines to `ops.quarantine`, one transaction per file; GA4 and Segment events form
+   sessions, one touchpoint each; **load_orders** reads the orders database past its
+   watermark (nothing when no connection `orders_source` / `ORDERS_SOURCE_URL` is set);
 4. **publish** an Asset for each core table that changed, which schedules `marketing_attribution`;
 5. **check quality** of what this run loaded; a failure names the files and keeps the good rows.
 """
@@ -51,6 +54,13 @@ def marketing_ingest():
     def load(feed: str, files: list[dict]) -> list[dict]:
         return pipeline.ingest_feed(pipeline.airflow_warehouse_url(), SETTINGS, feed, files)
 
+    @task
+    def load_orders() -> list[dict]:
+        source_url = pipeline.airflow_orders_source_url(SETTINGS)
+        if not source_url:  # not configured: nothing to extract (an empty result, so downstream reads no gap)
+            return []
+        return pipeline.ingest_orders(pipeline.airflow_warehouse_url(), SETTINGS, source_url)
+
     @task(trigger_rule="none_failed")
     def publish(table: str, *loads: list[dict]) -> None:
         if table not in pipeline.changed_tables(r for results in loads for r in results):
@@ -73,6 +83,9 @@ def marketing_ingest():
         if previous is not None:
             previous >> loaded  # rates before amounts, amounts before the events that use them
         loads.append(previous := loaded)
+    orders = load_orders()
+    previous >> orders  # after the rates its amounts are converted with
+    loads.append(orders)
     for table, asset in CORE_ASSETS.items():
         publish.override(task_id=f"publish_{table}", outlets=[asset])(table, *loads)
     check_quality(*loads)

@@ -97,13 +97,37 @@ def check_quality(url: str, settings: Settings, results: Iterable[dict]) -> list
         return [vars(r) for r in quality.assert_quality(conn, settings, file_ids)]
 
 
+def ingest_orders(url: str, settings: Settings, source_url: str) -> list[dict]:
+    """One incremental extract of the orders database (docs/sources.md), then vacuum what changed."""
+    from marketing.ingest.sources.orders import extract_orders
+
+    with connection(url) as conn:
+        result = extract_orders(conn, source_url, settings)
+    vacuum_core(url, result["changed"])
+    return [result]
+
+
+def airflow_orders_source_url(settings: Settings) -> str | None:
+    """The orders database: Airflow's connection `orders_source`, else ORDERS_SOURCE_URL (None: not configured)."""
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from marketing.ingest.sources.orders import CONN_ID
+
+    try:
+        return airflow_warehouse_url(CONN_ID)
+    except AirflowNotFoundException:
+        return settings.orders_source_url
+
+
 def ingest_all(url: str, settings: Settings) -> list[dict]:
-    """The whole ingest without Airflow: migrate, discover, load every feed in order."""
+    """The whole ingest without Airflow: migrate, discover, load every feed in order, then the orders database."""
     migrate_warehouse(url)
     files = discover(url, settings)
     results: list[dict] = []
     for feed in FEEDS:
         results += ingest_feed(url, settings, feed, files)
+    if settings.orders_source_url:
+        results += ingest_orders(url, settings, settings.orders_source_url)
     return results
 
 
