@@ -250,3 +250,33 @@ def load_orders(source_url: str, rows: list[tuple]) -> int:
     finally:
         conn.close()
     return inserted
+
+
+def demo_env(source: str, server_url: str) -> dict[str, str]:
+    """What `make demo SOURCE=<source>` runs with: a landing zone and a warehouse database of its own
+    (so the totals can be set beside the native demo's), the sample's conversion event names,
+    and for `orders` a source database on the same server."""
+    if source == "native":
+        return {}
+    from marketing.config import PROJECT_ROOT
+    from marketing.warehouse import connect, with_database
+
+    def database(name: str) -> str:
+        admin = connect(server_url)
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute("select 1 from pg_database where datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(f'create database "{name}"')
+        admin.close()
+        return with_database(server_url, name)
+
+    env = {
+        "LANDING_URL": (PROJECT_ROOT / "data" / f"landing-{source}").as_uri(),
+        "WAREHOUSE_URL": database(f"marketing_demo_{source}"),
+        "GA4_CONVERSION_EVENTS": GA4_CONVERSION_EVENTS,
+        "SEGMENT_CONVERSION_EVENTS": SEGMENT_CONVERSION_EVENTS,
+    }
+    if source == "orders":
+        env["ORDERS_SOURCE_URL"] = database("orders_demo")
+    return env
