@@ -5,6 +5,8 @@
   an empty table, in the same database; target ratio >= 0.6. For scale it also times a plain
   INSERT of the loaded rows into an empty core.touchpoints: COPY to raw plus that alone bounds
   what any COPY-then-merge design can reach.
+- sources: ~1M GA4 export rows (~250k sessions) through ingest and sessionisation next to the
+  native ingest of the same visits (`marketing.dev.sources_bench`); target ratio >= 0.5.
 - attribution: see `marketing.dev.attribution_bench` (full run at 1M conversions, incremental days
   at 30/60/120 days of history).
 Nothing here asserts a time; it prints what it measured.
@@ -91,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="marketing.dev.bench", description=__doc__)
     parser.add_argument("--touchpoints", type=int, default=1_000_000)
     parser.add_argument("--skip-attribution", action="store_true")
+    parser.add_argument("--sessions", type=int, default=250_000, help="GA4 sessions of the sources bench")
+    parser.add_argument("--only", choices=("ingest", "sources", "attribution"), default=None,
+                        help="run one part of the bench")
     args = parser.parse_args(argv)
     server_url = resolve_url(Settings.from_env())
     with connect(server_url) as conn, conn.cursor() as cur:
@@ -98,6 +103,17 @@ def main(argv: list[str] | None = None) -> int:
         version = cur.fetchone()[0]
     print(f"warehouse: PostgreSQL {version}; {os.cpu_count()} cores")
 
+    if args.only in (None, "sources"):
+        from marketing.dev.sources_bench import main as sources_main
+
+        sources_main(server_url, args.sessions)
+    if args.only == "sources":
+        return 0
+    if args.only == "attribution":
+        from marketing.dev.attribution_bench import main as attribution_main
+
+        attribution_main(server_url)
+        return 0
     ingest = bench_ingest(server_url, args.touchpoints)
     print(
         f"ingest: {ingest['rows']:,} touchpoints in {ingest['files']} files ({ingest['megabytes']:.0f} MB)\n"
@@ -109,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         f" {ingest['ratio_ceiling']:.2f} of bare COPY",
         flush=True,
     )
-    if not args.skip_attribution:
+    if not args.skip_attribution and args.only is None:
         from marketing.dev.attribution_bench import main as attribution_main
 
         attribution_main(server_url)

@@ -54,27 +54,14 @@ numbered as (
                                                        or previous_epoch <> epoch)))::int)
             over (partition by device_id order by occurred_at, message_id) as session
     from campaigns c
-),
-first_call as (
-    select distinct on (device_id, session) *
-    from numbered
-    order by device_id, session, occurred_at, message_id
-),
-named as (
-    select distinct on (device_id, session) device_id, session, user_id
-    from numbered
-    where user_id is not null
-    order by device_id, session, occurred_at, message_id
-),
-counted as (
-    select device_id, session, count(*) as events
-    from numbered
-    group by device_id, session
 )
-select
-    f.message_id, f.device_id, f.occurred_at, f.anonymous_id, n.user_id,
-    f.utm_source, f.utm_medium, f.utm_campaign, f.utm_term, f.utm_content,
-    f.referrer, f.external_referrer, f.file_id, f.line_number, c.events
-from first_call f
-join counted c using (device_id, session)
-left join named n using (device_id, session);
+-- One pass, no joins: the first user_id and the size of each session by window, and its
+-- first call by distinct on.
+select distinct on (device_id, session)
+    message_id, device_id, occurred_at, anonymous_id,
+    first_value(user_id) over (partition by device_id, session order by user_id is null, occurred_at, message_id),
+    utm_source, utm_medium, utm_campaign, utm_term, utm_content,
+    referrer, external_referrer, file_id, line_number,
+    count(*) over (partition by device_id, session) as events
+from numbered
+order by device_id, session, occurred_at, message_id;
