@@ -41,38 +41,35 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import cache
-from pathlib import Path
 from typing import IO
 
 from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_REPEATABLE_READ
 from psycopg2.extras import execute_values
 
+from marketing.attribution import models
+from marketing.attribution.models import MODELS
 from marketing.config import AttributionParams
+from marketing.sqlfiles import SqlFiles
+from marketing.warehouse import INGEST_LOCK
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).with_name("sql")
-MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
-DAILY_MARTS = ("marts.channel_attribution_daily", "marts.roas_daily")
+SQL = SqlFiles(__file__)
+DAILY_MARTS = sql.SQL(", ").join(
+    [sql.Identifier("marts", "channel_attribution_daily"), sql.Identifier("marts", "roas_daily")])
 PATH_COLUMNS = (
     "slice", "conversion_id", "conversion_occurred_at", "conversion_date", "conversion_type", "revenue",
     "touchpoint_event_id", "touch_occurred_at", "channel", "campaign", "touch_position", "path_length",
     "last_non_direct", "time_decay_credit", "position_credit",
 )
 PATH_COLUMN_LIST = sql.SQL(", ").join(map(sql.Identifier, PATH_COLUMNS))
-CHANGE_COLUMNS = "(date, model, channel, campaign, conversion_type, conversions, revenue, credit_rows)"
-# What attribution/sql/attribution_changes.sql reads of a path row.
-CHANGE_SOURCE_COLUMNS = (
-    "conversion_date, channel, campaign, conversion_type, revenue, touch_position, path_length,"
-    " last_non_direct, time_decay_credit, position_credit"
+INSERT_CHANGES = sql.SQL(
+    "insert into attribution_changes (date, model, channel, campaign, conversion_type, conversions, revenue, credit_rows) "
 )
 # A time-decay weight relative to the conversion, 2^-(lookback / half-life), stays a normal
 # double up to this many half-lives; beyond it the shares are taken relative to the last touch.
 MAX_HALF_LIVES = 1000
-# The same advisory lock as `marketing.ingest.load.INGEST_LOCK` (not imported: that module needs Airflow).
-INGEST_LOCK = "marketing.ingest"
 # Sorting the paths of a full rebuild is its biggest step; it should stay in memory.
 WORK_MEM = "256MB"
 MAINTENANCE_WORK_MEM = "512MB"  # index builds after a full rebuild
@@ -101,17 +98,15 @@ class RunSummary:
         return {**asdict(self), "did_work": self.did_work}
 
 
-@cache
-def sql_text(name: str) -> str:
-    """The text of `attribution/sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text()
-
-
-def query_params(params: AttributionParams, slices: int = 1) -> dict:
-    """The bind parameters the attribution SQL files use."""
+def query_params(params: AttributionParams, slice_count: int = 1, **more) -> dict:
+    """The bind parameters the attribution SQL files use (`more`: those of one statement)."""
     first, middle, last = (float(w) for w in params.position_weights)
     return {
-        "slices": slices,
+        "models": list(MODELS),
+        "slice_count": slice_count,
+        "slice": None,
+        "all_conversions": False,
+        "max_half_lives": MAX_HALF_LIVES,
         "decay_from_conversion": params.lookback_days <= MAX_HALF_LIVES * params.half_life_days,
         "lookback_days": int(params.lookback_days),
         "half_life_days": float(params.half_life_days),
@@ -122,6 +117,7 @@ def query_params(params: AttributionParams, slices: int = 1) -> dict:
         "unattributed_label": params.unattributed_label,
         "conversion_types": list(params.conversion_types),
         "reporting_timezone": params.reporting_timezone,
+        **more,
     }
 
 
@@ -175,12 +171,14 @@ def run_attribution(
 
 def full_rebuild_reason(cur, params: AttributionParams) -> str | None:
     """Why this run must recompute everything, or None when an incremental run is enough."""
-    cur.execute("select params_digest from ops.attribution_state")
+    cur.execute("select params_digest, models_digest from ops.attribution_state")
     state = cur.fetchone()
     if state is None:
         return "first run"
     if state[0] != params.digest:
         return f"params changed ({state[0]} -> {params.digest})"
+    if state[1] != models.models_digest():
+        return f"models changed ({state[1]} -> {models.models_digest()})"
     cur.execute(
         """
         select
@@ -200,6 +198,7 @@ def full_rebuild_reason(cur, params: AttributionParams) -> str | None:
 def rebuild_all(cur, params: AttributionParams, reason: str, connect: Callable[[], object] | None = None) -> RunSummary:
     """Recompute every conversion and every day from scratch; the queue is then empty."""
     slices = path_slices(cur)
+    create_scope(cur)
     if connect is None:
         changes = [build_slice(cur, params, slice_, len(slices)) for slice_ in slices]
     else:
@@ -210,21 +209,23 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Callable[[
             futures = [pool.submit(build_slice_in_session, connect, snapshot, params, s, len(slices)) for s in slices]
             changes = [future.result() for future in futures]
     swap_slices(cur, slices)
-    create_scope(cur)
+    # The view shows the models the registry has now (the marts are rebuilt for them).
+    cur.execute(sql.SQL("create or replace view marts.attribution_credits as with path_credits as ({}) ").format(
+        models.path_credits(sql.Identifier("marts", "attribution_paths"))) + sql.SQL(SQL("attribution_credits")))
     # TRUNCATE rather than DELETE: no dead rows to vacuum. Readers wait for the commit, then
     # see the new marts whole.
-    cur.execute("truncate " + ", ".join(DAILY_MARTS))
+    cur.execute(sql.SQL("truncate {}").format(DAILY_MARTS))
     queue_items = consume_queue(cur)
     cur.execute("insert into attribution_spend_dates (date) select distinct date from core.ad_spend")
     cur.execute("analyze attribution_spend_dates")
     for rows in changes:
-        execute_values(cur, f"insert into attribution_changes {CHANGE_COLUMNS} values %s", rows, page_size=5000)
+        execute_values(cur, INSERT_CHANGES + sql.SQL("values %s"), rows, page_size=5000)
     dates = update_daily(cur, params)
     # Every conversion attributed has exactly one first_touch row.
     cur.execute("select coalesce(sum(credit_rows), 0) from attribution_changes where model = 'first_touch'")
     conversions = int(cur.fetchone()[0])
     # The runs that follow plan their lookups with these statistics (the slices have theirs).
-    cur.execute("analyze " + ", ".join(DAILY_MARTS))
+    cur.execute(sql.SQL("analyze {}").format(DAILY_MARTS))
     return RunSummary("full", conversions, dates, queue_items, 0.0, reason=reason)
 
 
@@ -258,14 +259,9 @@ def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> lis
     )
     cur.execute(sql.SQL("alter table {} add constraint {} check (slice = {})").format(
         target, sql.Identifier(f"{table}_slice"), sql.Literal(slice_)))
-    in_slice = sql.SQL("(select * from {} where {})")
     cur.execute(
-        sql.SQL("insert into {} ({}) ").format(target, PATH_COLUMN_LIST)
-        + paths_select(
-            in_slice.format(sql.Identifier("core", "conversions"), in_slice_condition("person_key", slice_, slices)),
-            in_slice.format(sql.Identifier("core", "touchpoints"), in_slice_condition("person_key", slice_, slices)),
-        ),
-        query_params(params, slices),
+        sql.SQL("insert into {} ({}) ").format(target, PATH_COLUMN_LIST) + sql.SQL(SQL("attribution_paths")),
+        query_params(params, slices, all_conversions=True, slice=slice_),
     )
     cur.execute("select set_config('maintenance_work_mem', %s, true)", (MAINTENANCE_WORK_MEM,))
     cur.execute(
@@ -279,7 +275,7 @@ def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> lis
         cur.execute(sql.SQL("create index {} on {}").format(sql.Identifier(f"{table}_{suffix}"), target)
                     + sql.SQL(using))
     cur.execute(sql.SQL("analyze {}").format(target))
-    cur.execute(sql.SQL(sql_text("attribution_changes")).format(paths=target), {"sign": 1})
+    cur.execute(credit_changes(target), query_params(params, sign=1))
     return cur.fetchall()
 
 
@@ -307,6 +303,8 @@ def slice_session(connect: Callable[[], object], snapshot: str) -> Iterator:
                 " set_config('lock_timeout', %s, true), set_config('synchronous_commit', 'off', true)",
                 (WORK_MEM, LOCK_TIMEOUT),
             )
+            # The conversions a run recomputes, as the paths SQL reads them (empty in a full rebuild).
+            cur.execute("create temp table attribution_affected (conversion_id text) on commit drop")
             yield cur
     finally:
         conn.close()
@@ -344,7 +342,7 @@ def recompute_queued(cur, params: AttributionParams, connect: Callable[[], objec
     # The loads fill the queue faster than autovacuum analyses it: with stale statistics the
     # planner takes a day's 150k changed persons for a few hundred and probes them one by one.
     cur.execute("analyze ops.attribution_queue")
-    cur.execute(sql_text("attribution_scope_from_queue"))
+    cur.execute(SQL("attribution_scope_from_queue"))
     conversions = cur.fetchone()[0]
     queue_items = consume_queue(cur)
     dates = recompute_affected(cur, params, connect)
@@ -364,7 +362,7 @@ def recompute_range(
     conversions = 0
     if start_date is not None and end_date is not None and start_date <= end_date:
         cur.execute(
-            sql_text("attribution_scope_from_range"),
+            SQL("attribution_scope_from_range"),
             {"start_date": start_date, "end_date": end_date, "reporting_timezone": params.reporting_timezone},
         )
         conversions = cur.fetchone()[0]
@@ -456,25 +454,18 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
             helpers = [pool.submit(compute_slice_in_session, connect, snapshot, params, ids, s, len(slices))
                        for s in slices[1:]]
     try:
-        changes = sql.SQL(sql_text("attribution_changes"))
         # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
         # many rows (it cannot know new conversions have none yet) and scan the whole table.
-        cur.execute(
-            sql.SQL(
-                "with removed as (delete from marts.attribution_paths"
-                " where conversion_id = any(array(select conversion_id from attribution_affected))"
-                " returning " + CHANGE_SOURCE_COLUMNS + ")"
-                " insert into attribution_changes " + CHANGE_COLUMNS + " "
-            ) + changes.format(paths=sql.Identifier("removed")),
-            {"sign": -1},
+        removed = sql.SQL(
+            "removed as (delete from marts.attribution_paths"
+            " where conversion_id = any(array(select conversion_id from attribution_affected)) returning *), "
         )
-        scope = affected_conversions("attribution_affected", *((0, len(slices)) if helpers else ()))
+        cur.execute(credit_changes(sql.Identifier("removed"), before=removed), query_params(params, sign=-1))
+        inserted = sql.SQL("inserted as (insert into marts.attribution_paths ({}) {} returning *), ").format(
+            PATH_COLUMN_LIST, sql.SQL(SQL("attribution_paths")))
         cur.execute(
-            sql.SQL("with inserted as (insert into marts.attribution_paths ({}) ").format(PATH_COLUMN_LIST)
-            + paths_select(scope, sql.Identifier("core", "touchpoints"))
-            + sql.SQL(" returning " + CHANGE_SOURCE_COLUMNS + ") insert into attribution_changes " + CHANGE_COLUMNS + " ")
-            + changes.format(paths=sql.Identifier("inserted")),
-            {**query_params(params, len(slices)), "sign": 1},
+            credit_changes(sql.Identifier("inserted"), before=inserted),
+            query_params(params, len(slices), slice=0 if helpers else None, sign=1),
         )
         for helper in helpers:
             rows, change_rows = helper.result()
@@ -484,8 +475,7 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
                     .format(PATH_COLUMN_LIST).as_string(cur.connection),
                     rows,
                 )
-            execute_values(cur, f"insert into attribution_changes {CHANGE_COLUMNS} values %s", change_rows,
-                           page_size=5000)
+            execute_values(cur, INSERT_CHANGES + sql.SQL("values %s"), change_rows, page_size=5000)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -502,17 +492,13 @@ def compute_slice_in_session(connect: Callable[[], object], snapshot: str, param
     range run over years of history needs no more memory than a daily one.
     """
     with slice_session(connect, snapshot) as cur:
+        cur.execute("create temp table slice_paths (like marts.attribution_paths) on commit drop")
+        cur.copy_expert("copy attribution_affected (conversion_id) from stdin", io.BytesIO(ids))
         cur.execute(
-            "create temp table slice_affected (conversion_id text) on commit drop;"
-            " create temp table slice_paths (like marts.attribution_paths) on commit drop;"
+            sql.SQL("insert into slice_paths ({}) ").format(PATH_COLUMN_LIST) + sql.SQL(SQL("attribution_paths")),
+            query_params(params, slices, slice=slice_),
         )
-        cur.copy_expert("copy slice_affected (conversion_id) from stdin", io.BytesIO(ids))
-        cur.execute(
-            sql.SQL("insert into slice_paths ({}) ").format(PATH_COLUMN_LIST)
-            + paths_select(affected_conversions("slice_affected", slice_, slices), sql.Identifier("core", "touchpoints")),
-            query_params(params, slices),
-        )
-        cur.execute(sql.SQL(sql_text("attribution_changes")).format(paths=sql.Identifier("slice_paths")), {"sign": 1})
+        cur.execute(credit_changes(sql.Identifier("slice_paths")), query_params(params, sign=1))
         change_rows = cur.fetchall()
         rows = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
         try:
@@ -528,36 +514,24 @@ def compute_slice_in_session(connect: Callable[[], object], snapshot: str, param
         return rows, change_rows
 
 
-def paths_select(conversions: sql.Composable, touchpoints: sql.Composable) -> sql.Composed:
-    """attribution/sql/attribution_paths.sql over these conversions and touchpoints (subqueries or tables)."""
-    return sql.SQL(sql_text("attribution_paths")).format(conversions=conversions, touchpoints=touchpoints)
+def credit_changes(paths: sql.Composable, before: sql.Composable | None = None) -> sql.Composed:
+    """The changes that the path rows `paths` make to the credits: sql/attribution_changes.sql
+    over every model's sums of the rows, taken in one pass.
 
-
-def in_slice_condition(person_key: str, slice_: int, slices: int) -> sql.Composed:
-    """`person_key` (a column reference) is in slice `slice_` of `slices`: as the paths SQL computes it."""
-    return sql.SQL("abs(hashtext({}) %% {}) = {}").format(
-        sql.SQL(person_key), sql.Literal(slices), sql.Literal(slice_))
-
-
-def affected_conversions(table: str, slice_: int | None = None, slices: int | None = None) -> sql.Composed:
-    """The core.conversions rows named in the temp table `table`, or only those of one slice.
-
-    `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
-    many rows (it cannot know how few are named) and scan the whole table.
+    With `before` (CTEs that define `paths`, each ending in a comma) the statement inserts them
+    into attribution_changes; without, `paths` is a table and the statement selects them.
     """
-    in_slice = sql.SQL("")
-    if slice_ is not None:
-        in_slice = sql.SQL(" and ") + in_slice_condition("c.person_key", slice_, slices)
-    return sql.SQL(
-        "(select c.* from core.conversions c where c.conversion_id = any(array(select conversion_id from {})){})"
-    ).format(sql.Identifier(table), in_slice)
+    if before is None:
+        return sql.SQL("with credit_sums as ({}) ").format(models.credit_sums(paths)) + sql.SQL(SQL("attribution_changes"))
+    return (sql.SQL("with {}credit_sums as ({}) ").format(before, models.credit_sums(paths))
+            + INSERT_CHANGES + sql.SQL(SQL("attribution_changes")))
 
 
 def update_daily(cur, params: AttributionParams) -> int:
     """Apply the recorded changes and spend days to the daily marts; returns the number of days."""
     cur.execute("analyze attribution_changes")
-    cur.execute(sql_text("channel_attribution_daily"), query_params(params))
-    cur.execute(sql_text("roas_daily"), query_params(params))
+    cur.execute(SQL("channel_attribution_daily"), query_params(params))
+    cur.execute(SQL("roas_daily"), query_params(params))
     cur.execute(
         "select count(*) from (select date from attribution_changes union select date from attribution_spend_dates) d"
     )
@@ -589,11 +563,11 @@ def save_state(cur, params: AttributionParams, run_id: int) -> None:
     """Record the parameters the marts now hold results for."""
     cur.execute(
         """
-        insert into ops.attribution_state (singleton, params, params_digest, run_id, built_at)
-        values (true, %s, %s, %s, now())
+        insert into ops.attribution_state (singleton, params, params_digest, models_digest, run_id, built_at)
+        values (true, %s, %s, %s, %s, now())
         on conflict (singleton) do update
             set params = excluded.params, params_digest = excluded.params_digest,
-                run_id = excluded.run_id, built_at = excluded.built_at
+                models_digest = excluded.models_digest, run_id = excluded.run_id, built_at = excluded.built_at
         """,
-        (params.as_json(), params.digest, run_id),
+        (params.as_json(), params.digest, models.models_digest(), run_id),
     )

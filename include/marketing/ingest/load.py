@@ -13,13 +13,13 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 
 from airflow.sdk import ObjectStoragePath
 from psycopg2 import sql
 
 from marketing.config import Settings
+from marketing.sqlfiles import SqlFiles
+from marketing.warehouse import INGEST_LOCK
 from marketing.ingest.channels import ChannelClassifier
 from marketing.ingest.parse import (
     FeedContext,
@@ -34,8 +34,7 @@ from marketing.ingest.sources import EXTENSIONS, FEEDS, feed_rules
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
-INGEST_LOCK = "marketing.ingest"  # advisory lock: one writer of core at a time
+SQL = SqlFiles(__file__)
 # Which core tables a feed's load can change (each becomes an Airflow Asset).
 CHANGES = {
     "touchpoints": ("touchpoints", "identities"),
@@ -45,12 +44,6 @@ CHANGES = {
     "ga4": ("touchpoints", "conversions", "identities"),
     "segment": ("touchpoints", "conversions", "identities"),
 }
-
-
-@cache
-def sql_text(name: str) -> str:
-    """The text of `ingest/sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 @dataclass(frozen=True)
@@ -281,17 +274,11 @@ def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
         if hasattr(feed, "merge"):  # an event source (ingest/sources): its events form sessions
             feed.merge(cur, params, settings, restated=restated, loaded=bool(parsed.rows))
         elif restated:
-            cur.execute(sql_text(f"{feed.name}_restate"), params)
+            cur.execute(SQL(f"{feed.name}_restate"), params)
         if parsed.rows and not hasattr(feed, "merge"):
             if feed.name in ("touchpoints", "conversions"):
-                id_column = "event_id" if feed.name == "touchpoints" else "conversion_id"
-                cur.execute(
-                    sql.SQL(sql_text("identities")).format(
-                        raw_table=sql.Identifier("raw", feed.name), id_column=sql.Identifier(id_column)
-                    ),
-                    params,
-                )
-            cur.execute(sql_text(feed.name), params)
+                cur.execute(SQL("identities"), {**params, "feed": feed.name})
+            cur.execute(SQL(feed.name), params)
         if parsed.rows or restated:
             result.changed = list(CHANGES[feed.name])
     log.info(

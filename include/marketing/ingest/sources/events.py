@@ -15,23 +15,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from psycopg2 import sql
-
 from marketing.config import Settings
+from marketing.sqlfiles import SqlFiles
 from marketing.ingest.channels import ChannelClassifier
 from marketing.ingest.parse import UTM_FIELDS, FeedContext, Reject, _amount, _currency, copy_line
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
-CONVERSION_COLUMNS = ("conversion_id", "conversion_type", "revenue", "currency")
-
-
-@cache
-def sql_text(name: str) -> str:
-    """The text of `ingest/sources/sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text()
+SQL = SqlFiles(__file__)                 # ingest/sources/sql
+NATIVE_SQL = SqlFiles(__file__, "../sql")  # ingest/sql: the native merge rules, reused
 
 
 @dataclass(frozen=True)
@@ -89,35 +81,19 @@ class EventFeed:
             return
         if restated:
             # Conversions an earlier version of this path brought leave core (and are queued).
-            cur.execute(_native_sql("conversions_restate"), params)
+            cur.execute(NATIVE_SQL("conversions_restate"), params)
         if loaded:
-            cur.execute(
-                sql.SQL(_native_sql("identities")).format(
-                    raw_table=sql.Identifier("raw", self.name), id_column=sql.Identifier(self.id_column)
-                ),
-                params,
-            )
-            cur.execute(sql.SQL(sql_text("event_conversions")).format(raw_table=sql.Identifier("raw", self.name)),
-                        params)
-            cur.execute(_native_sql("conversions"), params)
+            cur.execute(NATIVE_SQL("identities"), {**params, "feed": self.name})
+            cur.execute(SQL("event_conversions"), {**params, "feed": self.name})
+            cur.execute(NATIVE_SQL("conversions"), params)
         reform_sessions(cur, self, params, settings)
-
-    @property
-    def id_column(self) -> str:
-        return "event_key" if self.name == "ga4" else "message_id"
-
-
-def _native_sql(name: str) -> str:
-    from marketing.ingest.load import sql_text as native
-
-    return native(name)
 
 
 def reform_sessions(cur, feed: EventFeed, params: dict, settings: Settings) -> None:
     """Form again the sessions the file version can change and replace the touchpoints that moved."""
     params = {**params, "timeout_minutes": settings.session_timeout_minutes, "source": feed.name}
-    cur.execute(sql_text(feed.units_sql), params)
-    cur.execute(sql_text(feed.sessions_sql), params)
+    cur.execute(SQL(feed.units_sql), params)
+    cur.execute(SQL(feed.sessions_sql), params)
     classifier = _classifier(settings)
     lines = []
     for record in cur:
@@ -134,7 +110,7 @@ def reform_sessions(cur, feed: EventFeed, params: dict, settings: Settings) -> N
         " line_number integer, events integer) on commit drop"
     )
     cur.copy_expert("copy formed from stdin", io.StringIO("".join(lines)), size=1 << 20)
-    cur.execute(sql_text("sessions_merge"), params)
+    cur.execute(SQL("sessions_merge"), params)
 
 
 # ---- shared line rules ----------------------------------------------------------------------

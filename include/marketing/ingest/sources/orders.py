@@ -20,11 +20,11 @@ from pathlib import Path
 
 import orjson
 import psycopg2
-from psycopg2 import sql
 
 from marketing.config import Settings
 from marketing.ingest.parse import Reject, _currency, copy_field, copy_line
-from marketing.ingest.sources.events import sql_text
+from marketing.ingest.sources.events import NATIVE_SQL, SQL
+from marketing.warehouse import INGEST_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,7 @@ def _source_rows(source_url: str, query: str, since: datetime) -> Iterable[list[
 
 def extract_orders(conn, source_url: str, settings: Settings) -> dict:
     """One incremental extract of the orders database into core, in one warehouse transaction."""
-    from marketing.ingest.load import INGEST_LOCK, _copy
-    from marketing.ingest.load import sql_text as native_sql
+    from marketing.ingest.load import _copy
 
     query = query_text(settings)
     path = f"orders:{(settings.orders_query_file or DEFAULT_QUERY_FILE).name}"
@@ -168,13 +167,9 @@ def extract_orders(conn, source_url: str, settings: Settings) -> dict:
         params = {"file_id": file_id, "path": path, "tz": settings.reporting_timezone,
                   "reporting_currency": settings.reporting_currency}
         if loaded:
-            cur.execute(sql_text("orders_restate"), params)
-            cur.execute(
-                sql.SQL(native_sql("identities")).format(
-                    raw_table=sql.Identifier("raw", "orders"), id_column=sql.Identifier("conversion_id")),
-                params,
-            )
-            cur.execute(native_sql("conversions"), params)
+            cur.execute(SQL("orders_restate"), params)
+            cur.execute(NATIVE_SQL("identities"), {**params, "feed": SOURCE})
+            cur.execute(NATIVE_SQL("conversions"), params)
             result["changed"] = ["conversions", "identities"]
         if newest is not None:
             cur.execute(
