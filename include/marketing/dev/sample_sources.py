@@ -26,19 +26,6 @@ PAGE_STEP = 40  # seconds between the page views of a visit
 UTM = ("source", "medium", "campaign", "term", "content")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
-ORDERS_TABLE = """
-create table if not exists orders (
-    conversion_id   text        primary key,
-    occurred_at     timestamptz not null,
-    user_id         text,
-    anonymous_id    text,
-    conversion_type text        not null,
-    revenue         numeric,
-    currency        text,
-    updated_at      timestamptz not null default now()
-)"""
-
-
 def _record(line: str, id_field: str, type_field: str | None = None) -> tuple[dict, datetime] | None:
     """The native line as a dict with its instant, or None when it breaks a native rule of shape."""
     try:
@@ -239,10 +226,12 @@ def load_orders(source_url: str, rows: list[tuple]) -> int:
     import psycopg2
     from psycopg2.extras import execute_values
 
+    from marketing.sqlfiles import SqlFiles
+
     conn = psycopg2.connect(source_url)
     try:
         with conn, conn.cursor() as cur:
-            cur.execute(ORDERS_TABLE)
+            cur.execute(SqlFiles(__file__)("orders_table"))
             execute_values(cur, "insert into orders (conversion_id, occurred_at, user_id, anonymous_id,"
                                 " conversion_type, revenue, currency, updated_at) values %s"
                                 " on conflict (conversion_id) do nothing", rows, page_size=5000)

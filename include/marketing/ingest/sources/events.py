@@ -104,11 +104,7 @@ def reform_sessions(cur, feed: EventFeed, params: dict, settings: Settings) -> N
             session.user_id, touch.source, touch.medium, touch.campaign, touch.channel,
             str(session.file_id), str(session.line_number), str(session.events),
         )) + "\n")
-    cur.execute(
-        "create temp table formed (event_id text, device_id text, occurred_at timestamptz, anonymous_id text,"
-        " user_id text, source text, medium text, campaign text, channel text, file_id bigint,"
-        " line_number integer, events integer) on commit drop"
-    )
+    cur.execute(SQL("sessions_formed"))
     cur.copy_expert("copy formed from stdin", io.StringIO("".join(lines)), size=1 << 20)
     cur.execute(SQL("sessions_merge"), params)
 

@@ -172,12 +172,7 @@ def extract_orders(conn, source_url: str, settings: Settings) -> dict:
             cur.execute(NATIVE_SQL("conversions"), params)
             result["changed"] = ["conversions", "identities"]
         if newest is not None:
-            cur.execute(
-                "insert into ops.source_watermarks (source, watermark, file_id) values (%s, %s, %s)"
-                " on conflict (source) do update set watermark = excluded.watermark, file_id = excluded.file_id,"
-                " updated_at = now()",
-                (SOURCE, newest, file_id),
-            )
+            cur.execute(SQL("source_watermark"), {"source": SOURCE, "watermark": newest, "file_id": file_id})
             result["watermark"] = newest.isoformat()
         result.update(rows_total=line, rows_loaded=loaded, rows_quarantined=len(quarantined))
     log.info("orders extract since %s: %d rows, %d loaded, %d quarantined", since, line, loaded, len(quarantined))
