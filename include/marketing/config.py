@@ -39,7 +39,8 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("ORDERS_SOURCE_URL", "(unset: no orders extract)", "libpq URL of the production database to extract conversions from. Inside Airflow the connection `orders_source` wins."),
     ("ORDERS_QUERY_FILE", "(packaged `orders.sql`: table `orders`)", "SQL file of the orders extract; it selects conversion_id, occurred_at, user_id, anonymous_id, conversion_type, revenue, currency, updated_at where `updated_at > %(since)s`."),
     ("ORDERS_OVERLAP_MINUTES", "`10`", "Each orders extract re-reads this many minutes before its watermark, for commits that land late."),
-    ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` with the read-only role)", "URL the dashboard reads the marts with; should be a read-only role."),
+    ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` as `marketing_reader`)", "URL the dashboard reads the marts with. Unset: the warehouse's server and database, logged in as the role `marketing_reader` that the migrations create, with `DASHBOARD_WAREHOUSE_PASSWORD`. The dashboard refuses a login that can write."),
+    ("DASHBOARD_WAREHOUSE_PASSWORD", "(unset: no password)", "Password of the dashboard's login `marketing_reader`; every `migrate` sets it. Unset: the role has no password and can log in only where the server trusts the connection (the embedded warehouse's socket)."),
 ]
 
 
@@ -120,9 +121,10 @@ class Settings:
     session_timeout_minutes: float = 30.0
     ga4_conversion_events: tuple[tuple[str, str], ...] = _pairs(GA4_CONVERSION_EVENTS, "GA4_CONVERSION_EVENTS")
     segment_conversion_events: tuple[tuple[str, str], ...] = _pairs(SEGMENT_CONVERSION_EVENTS, "SEGMENT_CONVERSION_EVENTS")
-    orders_source_url: str | None = None
+    orders_source_url: str | None = field(default=None, repr=False)  # may carry a password: never in logs
     orders_query_file: Path | None = None
     orders_overlap_minutes: float = 10.0
+    dashboard_warehouse_password: str | None = field(default=None, repr=False)  # a secret: never in logs
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -165,6 +167,7 @@ class Settings:
                 orders_source_url=get("ORDERS_SOURCE_URL") or None,
                 orders_query_file=Path(get("ORDERS_QUERY_FILE")) if get("ORDERS_QUERY_FILE") else None,
                 orders_overlap_minutes=float(get("ORDERS_OVERLAP_MINUTES") or defaults.orders_overlap_minutes),
+                dashboard_warehouse_password=get("DASHBOARD_WAREHOUSE_PASSWORD") or None,
             )
         except ValueError as exc:
             raise ValueError(f"invalid setting: {exc}") from exc

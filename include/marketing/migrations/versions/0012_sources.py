@@ -1,7 +1,7 @@
 """Sources: raw tables of the GA4 and Segment feeds, sessions, the orders watermark.
 
 Revision ID: 0012
-Revises: 0005
+Revises: 0007
 """
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0012"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
