@@ -2,7 +2,7 @@
 ### marketing_attribution
 
 Scheduled on the core-table Assets that `marketing_ingest` publishes: each new load
-recomputes the attribution (six models) and ROAS of exactly the conversions and days the new
+recomputes the attribution (every model) and ROAS of exactly the conversions and days the new
 data can change, in one transaction, so the marts always equal a full rebuild.
 
 Trigger it by hand to reprocess: `{"start_date": "2026-01-01", "end_date": "2026-01-31"}`
@@ -48,13 +48,13 @@ def marketing_attribution():
 
     @task
     def attribute() -> dict:
-        params = get_current_context()["params"]
+        trigger = get_current_context()["params"]  # what the run was triggered with
         return pipeline.attribute(
             pipeline.airflow_warehouse_url(),
             SETTINGS,
-            full_rebuild=bool(params.get("full_rebuild")),
-            start_date=_day(params.get("start_date")),
-            end_date=_day(params.get("end_date")),
+            full_rebuild=bool(trigger.get("full_rebuild")),
+            start_date=_day(trigger.get("start_date")),
+            end_date=_day(trigger.get("end_date")),
         )
 
     migrate() >> attribute()

@@ -1,7 +1,12 @@
-"""The one config object: every setting, read once from the environment.
+"""The one config object: every setting, read once from the environment and the `.env` file.
 
 Each field's environment variable, default and meaning are listed in the README's config table;
 `SETTINGS_DOC` below is that table's source, and a test keeps the two in step.
+
+Settings may live in `<project>/.env` (or the file `ENV_FILE` names): every entry point reads
+it (the CLI and so every make target, the DAGs through `Settings.from_env()`, the dashboard).
+A variable set in the environment wins over the file, so `ATTRIBUTION_LOOKBACK_DAYS=7 make run`
+is a one-off and the file is what sticks.
 """
 
 from __future__ import annotations
@@ -42,6 +47,38 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` as `marketing_reader`)", "URL the dashboard reads the marts with. Unset: the warehouse's server and database, logged in as the role `marketing_reader` that the migrations create, with `DASHBOARD_WAREHOUSE_PASSWORD`. The dashboard refuses a login that can write."),
     ("DASHBOARD_WAREHOUSE_PASSWORD", "(unset: no password)", "Password of the dashboard's login `marketing_reader`; every `migrate` sets it. Unset: the role has no password and can log in only where the server trusts the connection (the embedded warehouse's socket)."),
 ]
+# Read from the `.env` file too, besides SETTINGS_DOC: the local tools' own knobs. Nothing else
+# in the file (compose's secrets and AIRFLOW__* overrides) reaches the local processes.
+LOCAL_SETTINGS = ("AIRFLOW_PORT", "MARKETING_LOG_LEVEL")
+ENV_FILE = "ENV_FILE"  # names the settings file; default <project>/.env
+
+
+def env_file(environ: dict[str, str] | None = None) -> Path:
+    """The settings file: `ENV_FILE`, else `<project>/.env`."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get(ENV_FILE) or PROJECT_ROOT / ".env")
+
+
+def read_env_file(path: Path | None = None) -> dict[str, str]:
+    """The project's settings in the `.env` file (empty when there is none); other names are left out."""
+    path = env_file() if path is None else path
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    names = {name for name, _, _ in SETTINGS_DOC} | set(LOCAL_SETTINGS)
+    return {k: v for k, v in dotenv_values(path).items() if k in names and v is not None}
+
+
+def load_env_file(path: Path | None = None) -> dict[str, str]:
+    """Put the `.env` file's settings into os.environ where the environment does not set them.
+
+    The CLI does this first, so the processes it starts (Airflow, its DAG runs) see them too.
+    Returns what it set.
+    """
+    added = {k: v for k, v in read_env_file(path).items() if k not in os.environ}
+    os.environ.update(added)
+    return added
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -97,9 +134,23 @@ class AttributionParams:
         """Canonical JSON, the form stored with the results."""
         return json.dumps(asdict(self), sort_keys=True)
 
+    def describe(self) -> str:
+        """The parameters in words, as the report and the dashboard show them."""
+        return describe_params(asdict(self))
+
     @property
     def digest(self) -> str:
         return hashlib.sha256(self.as_json().encode()).hexdigest()[:16]
+
+
+def describe_params(params: dict) -> str:
+    """Model parameters (as stored with the marts) in words."""
+    weights = "/".join(f"{float(w):g}" for w in params.get("position_weights") or ())
+    types = ", ".join(params.get("conversion_types") or ()) or "all"
+    return (f"lookback {params.get('lookback_days')} days, time-decay half-life {float(params.get('half_life_days', 0)):g}"
+            f" days, position weights {weights}, direct channels {', '.join(params.get('direct_channels') or ())},"
+            f" unattributed label {params.get('unattributed_label')}, conversion types {types},"
+            f" time zone {params.get('reporting_timezone')}")
 
 
 @dataclass(frozen=True)
@@ -128,8 +179,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
-        """Read every setting from the environment (or the mapping given)."""
-        env = dict(os.environ if env is None else env)
+        """Read every setting from the environment over the `.env` file (or from the mapping given)."""
+        env = {**read_env_file(), **os.environ} if env is None else dict(env)
         get = lambda name: (env.get(name) or "").strip()  # noqa: E731 - empty counts as unset
         defaults = cls()
         base = AttributionParams()

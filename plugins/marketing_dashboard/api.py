@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from marketing.attribution.models import LABELS, MODELS
-from marketing.config import Settings
+from marketing.config import Settings, describe_params
 from marketing_dashboard import params
 from marketing_dashboard.params import Period
 from marketing_dashboard.queries import REPORTING_SQL, SQL, LoginCanWrite, reader
@@ -162,13 +162,30 @@ def freshness() -> dict:
     """Newest file per feed, the last attribution run, rows in quarantine, links to the DAG runs."""
     db = reader()
     loads = db.rows(SQL("last_loads"))
+    last_file = max(loads, key=lambda r: r["loaded_at"], default=None)
+    quarantined = db.one(SQL("last_quarantined_file"))
     return {
-        "last_file": max(loads, key=lambda r: r["loaded_at"], default=None),
+        "last_file": last_file,
+        # a newer file that loaded nothing (every line quarantined): named beside the last file loaded
+        "last_quarantined_file": quarantined if quarantined and (
+            last_file is None or quarantined["loaded_at"] > last_file["loaded_at"]) else None,
         "last_loads": loads,
         "last_attribution_run": db.one(SQL("last_attribution_run")),
+        "marts": _marts_state(db.one(SQL("marts_state")) or {}),
         "quarantine": db.one(SQL("quarantine")),
         # Relative to this page (<base>/marketing/), so they hold behind a path prefix too.
         "dag_runs": {dag_id: f"../dags/{dag_id}/runs" for dag_id in DAG_IDS},
+    }
+
+
+def _marts_state(state: dict) -> dict:
+    """Whether the marts lag the loads, and the model parameters they were computed with."""
+    load, run = state.get("last_load_at"), state.get("last_run_started_at")
+    return {
+        "stale": bool(state.get("changes_queued")) or bool(load and (run is None or load > run)),
+        "last_load_at": load,
+        "last_run_started_at": run,
+        "parameters": describe_params(state["params"]) if state.get("params") else None,
     }
 
 

@@ -490,3 +490,53 @@ def test_an_unreachable_warehouse_is_a_503_with_the_reason(client):
     response = client.get("/marketing/api/freshness")
     assert response.status_code == 503
     assert response.json()["detail"].startswith("the warehouse could not be read: ")
+
+
+# ---- freshness as a new user reads it (issue 14) --------------------------------------------
+
+def manifest(cur, *files) -> None:
+    """(file_id, feed, path, rows_total, rows_loaded, rows_quarantined, loaded_at) rows of ops.load_manifest."""
+    cur.executemany(
+        "insert into ops.load_manifest (file_id, feed, path, size, checksum, rows_total, rows_loaded,"
+        " rows_quarantined, loaded_at) values (%s, %s, %s, 1, 'x', %s, %s, %s, %s)", files)
+
+
+def attribution_run(cur, started_at: str, finished_at: str, params: str = '{"lookback_days": 30}') -> int:
+    cur.execute("insert into ops.attribution_runs (started_at, finished_at, mode, params, params_digest)"
+                " values (%s, %s, 'full', %s, 'a') returning run_id", (started_at, finished_at, params))
+    return cur.fetchone()[0]
+
+
+def test_last_file_loaded_skips_a_wholly_quarantined_file_and_names_it(client, warehouse, db):
+    with db, db.cursor() as cur:
+        manifest(cur, (1, "touchpoints", "touchpoints/2026-03-01/a.jsonl", 5, 5, 0, "2026-03-02 08:00+00"),
+                 (2, "touchpoints", "touchpoints/2026-03-02/bad.jsonl.gz", 1, 0, 1, "2026-03-02 09:00+00"))
+    body = client.get("/marketing/api/freshness").json()
+    assert body["last_file"]["path"] == "touchpoints/2026-03-01/a.jsonl"
+    assert body["last_quarantined_file"]["path"] == "touchpoints/2026-03-02/bad.jsonl.gz"
+
+
+def test_freshness_says_when_the_marts_are_older_than_the_last_load(client, warehouse, db):
+    with db, db.cursor() as cur:
+        attribution_run(cur, "2026-03-02 07:00+00", "2026-03-02 07:05+00")
+        manifest(cur, (1, "touchpoints", "touchpoints/2026-03-01/a.jsonl", 5, 5, 0, "2026-03-02 08:00+00"))
+        cur.execute("insert into ops.attribution_queue (kind, key, file_id) values ('person', 'a:1', 1)")
+    marts = client.get("/marketing/api/freshness").json()["marts"]
+    assert marts["stale"] is True
+    assert marts["last_load_at"].startswith("2026-03-02T08:00")
+    with db, db.cursor() as cur:  # attribution consumes the queue
+        cur.execute("delete from ops.attribution_queue")
+        attribution_run(cur, "2026-03-02 08:30+00", "2026-03-02 08:31+00")
+    assert client.get("/marketing/api/freshness").json()["marts"]["stale"] is False
+
+
+def test_freshness_names_the_model_parameters_the_marts_were_computed_with(client, warehouse, db):
+    params = ('{"lookback_days": 7, "half_life_days": 3.0, "position_weights": [0.4, 0.2, 0.4],'
+              ' "direct_channels": ["Direct"], "unattributed_label": "Unattributed", "conversion_types": [],'
+              ' "reporting_timezone": "UTC"}')
+    with db, db.cursor() as cur:
+        run_id = attribution_run(cur, "2026-03-02 07:00+00", "2026-03-02 07:05+00", params)
+        cur.execute("insert into ops.attribution_state (params, params_digest, run_id, built_at)"
+                    " values (%s, 'a', %s, '2026-03-02 07:05+00')", (params, run_id))
+    marts = client.get("/marketing/api/freshness").json()["marts"]
+    assert marts["parameters"].startswith("lookback 7 days, time-decay half-life 3 days")

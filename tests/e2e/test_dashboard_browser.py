@@ -209,3 +209,59 @@ def test_marketer_compares_models_for_a_week_in_the_airflow_ui(airflow, browser,
     browser.switch_to.default_content()
     wait_for(browser, lambda d: d.current_url.startswith(f"{airflow.base_url}/dags/marketing_attribution/runs"),
              "the DAG runs link did not open Airflow's page")
+
+
+def test_a_new_user_sees_empty_periods_plain_totals_readable_daily_revenue_and_stale_marts(
+        airflow, browser, warehouse_url, tmp_path):
+    with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
+        # a refund day: Paid Search gives back $500 more than it earned on the last day
+        cur.execute("insert into marts.roas_daily (date, model, channel, campaign, spend, attributed_conversions,"
+                    " attributed_revenue, spend_rows, credit_rows)"
+                    " select %(day)s, 'linear', 'Paid Search', 'refunds', 0, 0, -500 - coalesce(sum(attributed_revenue), 0), 0, 1"
+                    " from marts.roas_daily where date = %(day)s and model = 'linear' and channel = 'Paid Search'",
+                    {"day": END})
+        # a newer file that loaded nothing, and changes that attribution has not consumed yet
+        cur.execute("insert into ops.load_manifest (feed, path, size, checksum, rows_total, rows_loaded,"
+                    " rows_quarantined) values ('touchpoints', 'file:///x/touchpoints/date=2026-03-15/bad.jsonl.gz',"
+                    " 1, 'x', 0, 0, 1)")
+        cur.execute("insert into ops.attribution_queue (kind, key, file_id)"
+                    " select 'person', 'a:late', max(file_id) from ops.load_manifest")
+    conn.close()
+    log_in(browser, airflow)
+    open_marketing(browser)
+    page_state(browser, "ready")
+
+    # The marts lag the loads, and the page says so; it names the model parameters of the marts.
+    stale = browser.find_element(By.ID, "stale")
+    assert stale.is_displayed() and "older than the last load" in stale.text
+    assert "lookback 30 days" in browser.find_element(By.ID, "parameters").text
+    # The last file loaded is one that loaded rows; the wholly quarantined newer one is named as such.
+    assert "date=2026-03-15/bad.jsonl.gz was wholly quarantined" in browser.find_element(By.ID, "last-file").text
+
+    # KPI cards say what they total: the blended figures are the same under every model.
+    cards = js(browser, "return [...document.querySelectorAll('#kpis .card')].map(c => "
+                        "[c.querySelector('h3').textContent, c.querySelector('.detail').textContent]);")
+    assert [label for label, _ in cards] == ["Spend", "Attributed revenue", "Blended ROAS", "Paid-only ROAS",
+                                             "Attributed conversions", "Blended CPA"]
+    assert [label for label, detail in cards if "Linear" in detail] == ["Paid-only ROAS"]
+
+    # The daily revenue chart: the top channels and "Other channels", and the refund day explained.
+    revenue = chart(browser, "revenue-daily-chart")
+    assert len(revenue["datasets"]) <= 6 and revenue["datasets"][-1]["label"] == "Other channels"
+    assert revenue["ink"] > 10_000
+    note = browser.find_element(By.ID, "daily-note").text
+    assert "Below zero on Mar 14" in note and "refunds" in note
+    js(browser, "window.scrollTo(0, 0);")
+    browser.switch_to.default_content()
+    browser.save_screenshot(str(tmp_path / "new_user.png"))
+    if os.environ.get("KEEP_SCREENSHOT"):
+        shutil.copyfile(tmp_path / "new_user.png", os.environ["KEEP_SCREENSHOT"])
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Marketing']"))
+
+    # A period with no results (a bookmarked link) says so, and which days have results, instead of empty axes.
+    js(browser, "window.location.search = '?start=2025-01-01&end=2025-01-07&model=linear';")
+    page_state(browser, "empty-range")
+    empty = browser.find_element(By.ID, "empty")
+    assert empty.is_displayed()
+    assert empty.text.startswith("No results between 2025-01-01 and 2025-01-07: the marts hold 2026-03-01 to 2026-03-14")
+    assert not browser.find_element(By.ID, "roas-chart").is_displayed()

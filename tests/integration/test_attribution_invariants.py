@@ -1,4 +1,4 @@
-"""The invariants of spec/attribution.md on seeded random data, loaded through the real ingest."""
+"""The invariants of docs/attribution.md on seeded random data, loaded through the real ingest."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sample-data generator writes a landing zone that follows contract section 1 exactly.
+"""The sample-data generator writes a landing zone that follows docs/contract.md section 1 exactly.
 
 Lines are checked with an independent reading of the contract (below), not with the loader, so
 the generator and the ingest code cannot share a mistake unnoticed.
@@ -158,7 +158,7 @@ def _identity_problem(obj: dict) -> str | None:
 
 
 def utm(obj: dict) -> tuple[str | None, str | None, str | None]:
-    """utm source, medium, campaign: the fields, else page_url's query string (contract 1.1)."""
+    """utm source, medium, campaign: the fields, else page_url's query string (docs/contract.md, 1.1)."""
     query = parse_qs(urlsplit(obj.get("page_url", "")).query)
     return tuple(obj.get(f"utm_{k}") or query.get(f"utm_{k}", [None])[0] for k in ("source", "medium", "campaign"))
 

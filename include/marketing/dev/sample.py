@@ -1,9 +1,9 @@
-"""Seeded, deterministic sample data for the landing zone (contract section 1).
+"""Seeded, deterministic sample data for the landing zone (docs/contract.md, section 1).
 
 `generate` writes touchpoints, conversions, ad_spend and fx_rates files under a landing root in
 the exact layout of the contract, with the messiness real feeds have: late files, re-sent
 events, gzip files, mixed UTC offsets, utm values only inside page_url, unknown extra fields,
-and bad lines of every kind of contract 1.5 (plus one unreadable gzip file).
+and bad lines of every kind of docs/contract.md section 1.5 (plus one unreadable gzip file).
 
 Everything is drawn from `numpy.random.default_rng(seed)` streams in a fixed order and no value
 depends on the clock (except the default `end_date`) or on dict/set order, so the same
@@ -121,7 +121,7 @@ _CONVERSION_EXTRA_P = (0.94, 0.03, 0.02, 0.01)
 _MODES = ("fields", "fields+referrer", "page_url only", "fields+term/content")
 _MODE_P = (0.60, 0.20, 0.12, 0.08)
 
-# Bad line kinds per feed (contract 1.5); these names are the keys of `bad_by_reason`.
+# Bad line kinds per feed (docs/contract.md, 1.5 Bad input); these names are the keys of `bad_by_reason`.
 TOUCHPOINT_BAD_KINDS = ("not_json", "missing_event_id", "missing_occurred_at", "timestamp_without_offset",
                         "unparseable_timestamp", "no_identity")
 CONVERSION_BAD_KINDS = ("not_json", "missing_conversion_id", "missing_occurred_at",
@@ -175,6 +175,17 @@ class SampleSummary:
         return {"touchpoints": self.touchpoints, "conversions": self.conversions,
                 "ad_spend": self.ad_spend, "fx_rates": self.fx_rates}
 
+    def describe(self) -> str:
+        """A few readable lines: the days written, then one line per feed."""
+        days = (self.end_date - self.start_date).days + 1
+        out = [f"sample data: {days} days, {self.start_date} to {self.end_date}, under {self.root}"]
+        for name, c in self.feeds.items():
+            line = f"  {name:<12} {c.files:>5,} files {c.lines:>11,} lines"
+            if c.bad_lines or c.unreadable_files:
+                line += f"  ({c.bad_lines:,} bad lines, {c.unreadable_files} unreadable file(s): quarantined on load)"
+            out.append(line)
+        return "\n".join(out)
+
 
 # ---- public entry point ---------------------------------------------------------------------
 
@@ -196,7 +207,7 @@ def generate(
     plain local path. The days run up to `end_date` inclusive (default: yesterday in UTC);
     about `touchpoints_per_day` touches are drawn per day (`days * touchpoints_per_day` in
     all, before re-sent duplicates and bad lines). `bad_line_rate` is the share of lines that
-    break a rule of contract 1.5 (at least one of each kind when > 0); 0 writes clean data
+    break a rule of docs/contract.md section 1.5 (at least one of each kind when > 0); 0 writes clean data
     and no unreadable file. Same arguments → byte-identical files.
 
     `source` writes the same visits and conversions as a collector delivers them
@@ -231,8 +242,9 @@ def generate(
     with _Output(_root(landing_url), cal) as native:
         out = native if source == "native" else SourceOutput(native, source)
         feeds = {
-            "touchpoints": _write_touchpoints(out, r_files, r_bad, cal, people, touches, combos, bad_line_rate),
-            "conversions": _write_conversions(out, r_files, r_bad, cal, people, conversions, bad_line_rate),
+            "touchpoints": _write_touchpoints(out, r_files, r_bad, cal, people, touches, combos, bad_line_rate,
+                                              seed),
+            "conversions": _write_conversions(out, r_files, r_bad, cal, people, conversions, bad_line_rate, seed),
             "ad_spend": _write_ad_spend(out, r_bad, cal, spend, combos, currencies, bad_line_rate),
             "fx_rates": _write_fx_rates(out, cal, fx, currencies),
         }
@@ -289,6 +301,29 @@ def _scrambled_hex(index: np.ndarray, multiplier: int) -> np.ndarray:
 
 # Odd multipliers, one per id space, so touch, conversion, device and user ids look unrelated.
 _TOUCH_ID, _CONVERSION_ID, _DEVICE_ID, _USER_ID = 0x9E3779B97F, 0xC2B2AE3D27, 0x85EBCA6B1D, 0x27D4EB2F17
+_RANK_BITS = 28  # events per day and feed: up to 2**27, then 2**27 ids for that day's bad lines
+_BAD_RANK = 1 << (_RANK_BITS - 1)
+
+
+def _event_ids(seed: int, cal: _Calendar, day: np.ndarray, rank: np.ndarray, multiplier: int) -> list[int]:
+    """Event ids unique per (seed, day): the event's date and rank within its day, mixed with the seed.
+
+    Another day or another seed gives other ids, so drawing more days adds events instead of
+    repeating ids the warehouse holds already (it keeps the first, dropping the new ones).
+    Odd multiply and xor-shift are bijections modulo 2**64, and the seed's mask is xor-ed on,
+    so within one seed no two (day, rank) share an id.
+    """
+    ordinal = (np.asarray(day, np.int64) + cal.start.toordinal()).astype(np.uint64)
+    key = (ordinal << np.uint64(_RANK_BITS)) | np.asarray(rank, np.int64).astype(np.uint64)
+    mixed = key * np.uint64((multiplier * 0x9E3779B1 | 1) & 0xFFFFFFFFFFFFFFFF)
+    mixed ^= mixed >> np.uint64(29)
+    mask = np.random.SeedSequence([seed, multiplier & 0xFFFFFFFF]).generate_state(1, np.uint64)[0]
+    return (mixed ^ mask).tolist()
+
+
+def _ranks(day: np.ndarray) -> np.ndarray:
+    """Each record's place within its day (records sorted by time, so days ascend)."""
+    return np.arange(len(day)) - np.searchsorted(day, day, side="left")
 
 
 # Visits of one device are at least this far apart: more than the default session timeout
@@ -493,9 +528,10 @@ class _Touches:
 class _TouchLines:
     """Renders touches as JSON lines (field order fixed; fragments pre-rendered per value)."""
 
-    def __init__(self, cal: _Calendar, people: _People, touches: _Touches, combos: _Combos) -> None:
+    def __init__(self, cal: _Calendar, people: _People, touches: _Touches, combos: _Combos, seed: int) -> None:
         self.cal, self.people, self.touches, self.combos = cal, people, touches, combos
-        self.ids = _scrambled_hex(np.arange(len(touches)), _TOUCH_ID)
+        day = touches.t // DAY
+        self.ids = np.array(_event_ids(seed, cal, day, _ranks(day), _TOUCH_ID), dtype=np.uint64)
         self.pages = np.array(_PAGES, dtype=object)
         self.extras = np.array(_TOUCH_EXTRAS, dtype=object)
 
@@ -505,7 +541,7 @@ class _TouchLines:
         fragment = tp.combo[rec] * len(_MODES) + tp.mode[rec]
         extra = np.where(resent, len(_TOUCH_EXTRAS) - 1, tp.extra[rec])
         return [
-            f'{{"event_id":"tp_{i:010x}","occurred_at":"{d}T{h}{z}",{a}{u}{m}"page_url":"{SITE}{p}{q}"{x}}}'
+            f'{{"event_id":"tp_{i:016x}","occurred_at":"{d}T{h}{z}",{a}{u}{m}"page_url":"{SITE}{p}{q}"{x}}}'
             for i, d, h, z, a, u, m, p, q, x in zip(
                 self.ids[rec].tolist(), day, hms, zone,
                 people.anon_text[tp.device[rec]].tolist(), people.user_text[tp.user[rec]].tolist(),
@@ -605,9 +641,10 @@ def _revenue_text(kind: np.ndarray, amount: np.ndarray, currency: np.ndarray, ba
 class _ConversionLines:
     """Renders conversions as JSON lines."""
 
-    def __init__(self, cal: _Calendar, people: _People, conversions: _Conversions) -> None:
+    def __init__(self, cal: _Calendar, people: _People, conversions: _Conversions, seed: int) -> None:
         self.cal, self.people, self.conv = cal, people, conversions
-        self.ids = _scrambled_hex(np.arange(len(conversions)), _CONVERSION_ID)
+        day = conversions.t_ms // (DAY * 1000)
+        self.ids = np.array(_event_ids(seed, cal, day, _ranks(day), _CONVERSION_ID), dtype=np.uint64)
         self.types = np.array(_CONVERSION_TYPES, dtype=object)
         self.extras = np.array(_CONVERSION_EXTRAS, dtype=object)
 
@@ -618,7 +655,7 @@ class _ConversionLines:
         extra = np.where(resent, len(_CONVERSION_EXTRAS) - 1, cv.extra[rec])
         revenue = [cv.revenue[i] for i in rec.tolist()]
         return [
-            f'{{"conversion_id":"cv_{i:010x}","occurred_at":"{d}T{h}.{ms:03d}{z}",{a}{u}'
+            f'{{"conversion_id":"cv_{i:016x}","occurred_at":"{d}T{h}.{ms:03d}{z}",{a}{u}'
             f'"conversion_type":"{k}"{r}{x}}}'
             for i, d, h, ms, z, a, u, k, r, x in zip(
                 self.ids[rec].tolist(), day, hms, (t_ms % 1000).tolist(), zone,
@@ -925,16 +962,15 @@ def _write_json_feed(out: _Output, feed: str, plans: list[_FilePlan], render: Ca
 
 def _write_touchpoints(out: _Output, r_files: np.random.Generator, r_bad: np.random.Generator,
                        cal: _Calendar, people: _People, touches: _Touches, combos: _Combos,
-                       bad_rate: float) -> FeedCounts:
+                       bad_rate: float, seed: int) -> FeedCounts:
     plans = _plan_json_files(r_files, touches.t // DAY, cal.days, rows_per_file=_ROWS_PER_TOUCH_FILE,
                              gz_day=lambda d: d % 7 == 3, late_old=max(1, cal.days // 20),
                              late_new=max(1, cal.days // 15), resend_share=0.0003)
     _assign_bad(r_bad, plans, len(TOUCHPOINT_BAD_KINDS), bad_rate)
-    render = _TouchLines(cal, people, touches, combos)
-    first_bad = len(touches)
+    render = _TouchLines(cal, people, touches, combos, seed)
 
     def make_bad(line: str, kind: int, serial: int) -> str:
-        new_id = f"tp_{int(_scrambled_hex(np.array([first_bad + serial]), _TOUCH_ID)[0]):010x}"
+        new_id = f"tp_{_event_ids(seed, cal, [0], [_BAD_RANK + serial], _TOUCH_ID)[0]:016x}"
         return _bad_json(line, TOUCHPOINT_BAD_KINDS[kind], "event_id", new_id, serial)
 
     tally = _write_json_feed(out, "touchpoints", plans, render, TOUCHPOINT_BAD_KINDS, make_bad)
@@ -950,16 +986,15 @@ def _write_touchpoints(out: _Output, r_files: np.random.Generator, r_bad: np.ran
 
 def _write_conversions(out: _Output, r_files: np.random.Generator, r_bad: np.random.Generator,
                        cal: _Calendar, people: _People, conversions: _Conversions,
-                       bad_rate: float) -> FeedCounts:
+                       bad_rate: float, seed: int) -> FeedCounts:
     plans = _plan_json_files(r_files, conversions.t_ms // (DAY * 1000), cal.days,
                              rows_per_file=_ROWS_PER_CONVERSION_FILE, gz_day=lambda d: d % 9 == 4,
                              late_old=1, late_new=max(1, cal.days // 30), resend_share=0.002)
     _assign_bad(r_bad, plans, len(CONVERSION_BAD_KINDS), bad_rate)
-    render = _ConversionLines(cal, people, conversions)
-    first_bad = len(conversions)
+    render = _ConversionLines(cal, people, conversions, seed)
 
     def make_bad(line: str, kind: int, serial: int) -> str:
-        new_id = f"cv_{int(_scrambled_hex(np.array([first_bad + serial]), _CONVERSION_ID)[0]):010x}"
+        new_id = f"cv_{_event_ids(seed, cal, [0], [_BAD_RANK + serial], _CONVERSION_ID)[0]:016x}"
         return _bad_json(line, CONVERSION_BAD_KINDS[kind], "conversion_id", new_id, serial)
 
     return _write_json_feed(out, "conversions", plans, render, CONVERSION_BAD_KINDS, make_bad).counts()

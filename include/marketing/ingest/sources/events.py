@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from marketing.config import Settings
 from marketing.sqlfiles import SqlFiles
 from marketing.ingest.channels import ChannelClassifier
-from marketing.ingest.parse import UTM_FIELDS, FeedContext, Reject, _amount, _currency, copy_line
+from marketing.ingest.parse import TEXT_LIMIT, URL_LIMIT, UTM_FIELDS, FeedContext, Reject, _amount, _currency, copy_line
 
 SQL = SqlFiles(__file__)                 # ingest/sources/sql
 NATIVE_SQL = SqlFiles(__file__, "../sql")  # ingest/sql: the native merge rules, reused
@@ -76,15 +76,28 @@ class EventFeed:
         )
 
     def merge(self, cur, params: dict, settings: Settings, *, restated: bool, loaded: bool) -> None:
-        """Merge one committed file version: identities, conversions, then its sessions."""
+        """Merge one committed file version by the native rules (README, "Which value wins"):
+        identity links, conversions, then its sessions.
+
+        A new path: its conversions beat those of files ranked after it, its links are compared
+        with the known ones. A restated path (`params` holds previous_file_id, whose version is
+        no longer live): the conversions and links of both versions are taken again from the live
+        files. Either way identities_rekey.sql then moves the events of relinked devices.
+        """
         if not (restated or loaded):
             return
-        if restated:
-            # Conversions an earlier version of this path brought leave core (and are queued).
-            cur.execute(NATIVE_SQL("conversions_restate"), params)
-        if loaded:
-            cur.execute(NATIVE_SQL("identities"), {**params, "feed": self.name})
+        if loaded:  # the file's conversion events as raw.conversions rows (same file and line)
             cur.execute(SQL("event_conversions"), {**params, "feed": self.name})
+        if restated:
+            cur.execute(NATIVE_SQL("identities_restate"), params)
+            cur.execute(NATIVE_SQL("identities_rekey"), params)
+            cur.execute(NATIVE_SQL("conversions_restate"), params)
+        else:
+            cur.execute("select rank from ops.live_files where file_id = %(file_id)s", params)
+            params = {**params, "rank": cur.fetchone()[0]}
+            cur.execute(NATIVE_SQL("identities"), {**params, "feed": self.name})
+            cur.execute(NATIVE_SQL("identities_rekey"), params)
+            cur.execute(NATIVE_SQL("conversions_beaten"), params)
             cur.execute(NATIVE_SQL("conversions"), params)
         reform_sessions(cur, self, params, settings)
 
@@ -144,26 +157,42 @@ def utm_of(url: str | None) -> tuple[str | None, ...]:
     return tuple((query.get(name) or [None])[0] or None for name in UTM_FIELDS)
 
 
-def text_or_none(value: object, name: str) -> str | None:
-    """A string field (numbers become text); None when absent or empty."""
+def checked_utm(url: str | None) -> tuple[str | None, ...]:
+    """utm_of for a line rule: a UTM value longer than the native limit (README, "Bad input")
+    rejects the line, as it does for a native touchpoint's page_url."""
+    utm = utm_of(url)
+    if url is not None and len(url) > TEXT_LIMIT:  # a shorter URL cannot hold a longer value
+        for name, value in zip(UTM_FIELDS, utm):
+            if value is not None and len(value) > TEXT_LIMIT:
+                raise Reject(f"{name} longer than {TEXT_LIMIT} characters ({len(value)})")
+    return utm
+
+
+def text_or_none(value: object, name: str, limit: int = TEXT_LIMIT) -> str | None:
+    """A string field (numbers become text); None when absent or empty. Past `limit` characters
+    (the native limits of README, "Bad input": 200, URLs 8,192) the line is rejected."""
     if value is None or value == "":
         return None
     if type(value) is str:
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise Reject(f"{name} must be a string, got {type(value).__name__}")
+        text = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        raise Reject(f"{name} must be a string, got {type(value).__name__}")
+    if len(text) > limit:
+        raise Reject(f"{name} longer than {limit} characters ({len(text)})")
+    return text
 
 
 def conversion(conversion_id: str, kind: str, revenue: object, currency: object, occurred_at, ctx: FeedContext) -> tuple:
     """The conversion columns of a mapped event, by the rules of contract 1.2 (revenue needs a currency and a rate)."""
-    amount = Decimal(0) if revenue is None or revenue == "" else _amount(revenue, "revenue")
+    amount = "0" if revenue is None or revenue == "" else _amount(revenue, "revenue")  # exact decimal text
     code = None if currency is None or currency == "" else _currency(currency)
-    if amount != 0:
+    if Decimal(amount) != 0:
         if code is None:
             raise Reject("currency is required when revenue is not 0")
         ctx.require_rate(occurred_at.astimezone(ctx.tz).date(), code)
-    return conversion_id, kind, str(amount), code
+    return conversion_id, kind, amount, code
 
 
 def mapping(value: object, name: str) -> dict:
@@ -174,4 +203,4 @@ def mapping(value: object, name: str) -> dict:
     return value
 
 
-__all__ = ["EventContext", "EventFeed", "Session", "conversion", "host", "is_external", "reform_sessions", "utm_of"]
+__all__ = ["URL_LIMIT", "EventContext", "EventFeed", "Session", "checked_utm", "conversion", "host", "is_external", "reform_sessions", "utm_of"]

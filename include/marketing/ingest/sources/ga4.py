@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from marketing.ingest.parse import Reject, _json_object
-from marketing.ingest.sources.events import EventContext, EventFeed, Session, conversion, is_external, utm_of
+from marketing.ingest.parse import EARLIEST, LATEST, TEXT_LIMIT, URL_LIMIT, Reject, _exact_json, _json_object
+from marketing.ingest.sources.events import (
+    EventContext,
+    EventFeed,
+    Session,
+    checked_utm,
+    conversion,
+    is_external,
+    text_or_none,
+    utm_of,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MANUAL = ("manual_source", "manual_medium", "manual_campaign_name", "manual_term", "manual_content")
@@ -40,14 +49,8 @@ def _int64(value: object, name: str) -> int:
     raise Reject(f"{name} is not an integer: {value!r}")
 
 
-def _string(value: object, name: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if type(value) is str:
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise Reject(f"{name} must be a string, got {type(value).__name__}")
+def _string(value: object, name: str, limit: int = TEXT_LIMIT) -> str | None:
+    return text_or_none(value, name, limit)
 
 
 def _params(items: object) -> dict[str, object]:
@@ -79,6 +82,8 @@ def ga4_row(line: str, ctx: EventContext) -> tuple:
     name = obj.get("event_name")
     if not isinstance(name, str) or not name:
         raise Reject("not a GA4 export row: missing event_name")
+    if len(name) > TEXT_LIMIT:
+        raise Reject(f"event_name longer than {TEXT_LIMIT} characters ({len(name)})")
     if obj.get("event_timestamp") in (None, ""):
         raise Reject("not a GA4 export row: missing event_timestamp")
     micros = _int64(obj["event_timestamp"], "event_timestamp")
@@ -86,8 +91,8 @@ def ga4_row(line: str, ctx: EventContext) -> tuple:
         occurred_at = EPOCH + timedelta(microseconds=micros)
     except OverflowError:
         raise Reject(f"event_timestamp is out of range: {micros}") from None
-    if not 0 < micros < 253_402_300_800_000_000:
-        raise Reject(f"event_timestamp is out of range: {micros}")
+    if not EARLIEST <= occurred_at < LATEST:  # the native range (README, "Bad input")
+        raise Reject(f"event_timestamp is out of range: {micros} (from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}, UTC, end excluded)")
     pseudo = _string(obj.get("user_pseudo_id"), "user_pseudo_id")
     if pseudo is None:
         raise Reject("missing required field user_pseudo_id")
@@ -95,8 +100,9 @@ def ga4_row(line: str, ctx: EventContext) -> tuple:
     params = _params(obj.get("event_params"))
     session = params.get("ga_session_id")
     session_id = None if session in (None, "") else str(_int64(session, "ga_session_id"))
-    page_location = _string(params.get("page_location"), "page_location")
-    page_referrer = _string(params.get("page_referrer"), "page_referrer")
+    page_location = _string(params.get("page_location"), "page_location", URL_LIMIT)
+    page_referrer = _string(params.get("page_referrer"), "page_referrer", URL_LIMIT)
+    checked_utm(page_location)  # the session reads them from here: too long a value rejects the line
 
     traffic = obj.get("collected_traffic_source")
     if traffic is None:
@@ -112,6 +118,9 @@ def ga4_row(line: str, ctx: EventContext) -> tuple:
     converted = (None, None, None, None)
     kind = ctx.conversion_events.get(name)
     if kind is not None:
+        # amounts exact from the JSON text, never through a float (README, "Bad input")
+        obj = _exact_json(line, "number")
+        params = _params(obj.get("event_params"))
         ecommerce = obj.get("ecommerce")
         if ecommerce is not None and not isinstance(ecommerce, dict):
             raise Reject(f"ecommerce must be an object, got {type(ecommerce).__name__}")

@@ -22,7 +22,7 @@ import orjson
 import psycopg2
 
 from marketing.config import Settings
-from marketing.ingest.parse import Reject, _currency, copy_field, copy_line
+from marketing.ingest.parse import EARLIEST, LATEST, TEXT_LIMIT, Reject, _currency, copy_field, copy_line
 from marketing.ingest.sources.events import NATIVE_SQL, SQL
 from marketing.warehouse import INGEST_LOCK
 
@@ -49,7 +49,10 @@ def _text(value: object, name: str, required: bool = False) -> str | None:
         if required:
             raise Reject(f"missing required field {name}")
         return None
-    return str(value)
+    text = str(value)
+    if len(text) > TEXT_LIMIT:  # the native limit (README, "Bad input")
+        raise Reject(f"{name} longer than {TEXT_LIMIT} characters ({len(text)})")
+    return text
 
 
 def _moment(value: object, name: str) -> datetime:
@@ -64,6 +67,12 @@ def _moment(value: object, name: str) -> datetime:
         raise Reject(f"{name} is not a timestamp: {value!r}")
     if value.tzinfo is None:
         raise Reject(f"{name} has no time zone (use timestamptz in the source)")
+    try:
+        inside = EARLIEST <= value < LATEST  # the native range (README, "Bad input")
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise Reject(f"{name} is out of range: {value.isoformat()} (from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}, UTC, end excluded)")
     return value
 
 
@@ -169,6 +178,7 @@ def extract_orders(conn, source_url: str, settings: Settings) -> dict:
         if loaded:
             cur.execute(SQL("orders_restate"), params)
             cur.execute(NATIVE_SQL("identities"), {**params, "feed": SOURCE})
+            cur.execute(NATIVE_SQL("identities_rekey"), params)
             cur.execute(NATIVE_SQL("conversions"), params)
             result["changed"] = ["conversions", "identities"]
         if newest is not None:

@@ -8,16 +8,17 @@ are conversions; any call with both ids links them. Rules: docs/sources.md.
 
 from __future__ import annotations
 
-from marketing.ingest.parse import Reject, _json_object, _timestamp
+from marketing.ingest.parse import Reject, _exact_json, _json_object, _timestamp
 from marketing.ingest.sources.events import (
     EventContext,
     EventFeed,
+    URL_LIMIT,
     Session,
+    checked_utm,
     conversion,
     is_external,
     mapping,
     text_or_none,
-    utm_of,
 )
 
 TYPES = frozenset({"page", "screen", "track", "identify", "group", "alias"})  # group, alias: kept, not used
@@ -52,12 +53,12 @@ def segment_row(line: str, ctx: EventContext) -> tuple:
     utm, page_url, referrer, external = (None,) * 5, None, None, False
     if kind in ("page", "screen"):
         page = mapping(context.get("page"), "context.page")
-        page_url = text_or_none(page.get("url") or properties.get("url"), "url")
-        referrer = text_or_none(page.get("referrer") or properties.get("referrer"), "referrer")
+        page_url = text_or_none(page.get("url") or properties.get("url"), "url", URL_LIMIT)
+        referrer = text_or_none(page.get("referrer") or properties.get("referrer"), "referrer", URL_LIMIT)
         campaign = mapping(context.get("campaign"), "context.campaign")
         utm = tuple(text_or_none(campaign.get(name), f"context.campaign.{name}") for name in CAMPAIGN)
         if utm == (None,) * 5:
-            utm = utm_of(page_url)
+            utm = checked_utm(page_url)
         external = is_external(referrer, page_url, ctx.own_domains)
 
     event, converted = None, (None, None, None, None)
@@ -67,6 +68,8 @@ def segment_row(line: str, ctx: EventContext) -> tuple:
             raise Reject("a track call needs its event name")
         conversion_type = ctx.conversion_events.get(event)
         if conversion_type is not None:
+            # amounts exact from the JSON text, never through a float (README, "Bad input")
+            properties = mapping(_exact_json(line, "number").get("properties"), "properties")
             if event == ORDER_COMPLETED:
                 conversion_id = text_or_none(properties.get("order_id"), "properties.order_id") or message_id
                 revenue = properties.get("revenue")
