@@ -138,3 +138,80 @@ def test_visits_of_a_device_are_more_than_a_session_timeout_apart():
     device = np.sort(spread[key == 1])
     assert np.diff(device).min() >= VISIT_GAP and device.max() < 86_400
     assert list(spread[key != 1]) == [10, 20]
+
+
+# ---- the native limits of README, "Bad input", in the source line rules -------------------------
+
+LONG = "é" * 201
+LONG_URL = "https://shop.example.com/?q=" + "x" * 8192
+
+
+@pytest.mark.parametrize("fields, reason", [
+    ({"user_pseudo_id": LONG}, r"user_pseudo_id longer than 200 characters \(201\)"),
+    ({"user_id": LONG}, "user_id longer than 200 characters"),
+    ({"event_name": LONG}, "event_name longer than 200 characters"),
+    ({"collected_traffic_source": {"manual_campaign_name": LONG}}, "manual_campaign_name longer than 200"),
+    ({"event_timestamp": "7258118400000000"}, "out of range"),  # 2200-01-01T00:00:00Z, excluded
+    ({"ecommerce": {"transaction_id": LONG, "purchase_revenue": 1}}, "transaction_id longer than 200"),
+    ({"ecommerce": {"transaction_id": "T1", "purchase_revenue": 0.30000000000000004}}, "more than 8 decimal places"),
+    ({"ecommerce": {"transaction_id": "T1", "purchase_revenue": 1e15}}, "out of range"),
+])
+def test_ga4_rows_keep_the_native_limits(ctx, fields, reason):
+    with pytest.raises(Reject, match=reason):
+        ga4_row(ga4_line(**fields), ctx[0])
+
+
+def test_ga4_limits_reach_the_page_location_and_its_utm_values(ctx):
+    params = lambda url: [{"key": "ga_session_id", "value": {"int_value": 77}},  # noqa: E731
+                          {"key": "page_location", "value": {"string_value": url}}]
+    with pytest.raises(Reject, match="page_location longer than 8192"):
+        ga4_row(ga4_line(event_name="page_view", event_params=params(LONG_URL)), ctx[0])
+    with pytest.raises(Reject, match="utm_campaign longer than 200"):
+        ga4_row(ga4_line(event_name="page_view", event_params=params("https://s.example/?utm_campaign=" + "c" * 201)), ctx[0])
+    edge = ga4_row(ga4_line(event_name="page_view", user_pseudo_id="é" * 200,
+                            event_params=params("https://s.example/?utm_campaign=" + "c" * 200)), ctx[0])
+    assert edge[3] == "é" * 200
+    line = ga4_line(ecommerce={"transaction_id": "T1", "purchase_revenue": 12.5}).replace("12.5", "999999999999999.99999999")
+    exact = dict(zip(feed_rules("ga4").columns, ga4_row(line, ctx[0])))
+    assert exact["revenue"] == "999999999999999.99999999"  # from the text, never through a float
+
+
+def segment_page(**more) -> dict:
+    return {"type": "page", "messageId": "m", "timestamp": "2026-03-01T10:00:00Z", "anonymousId": "d", **more}
+
+
+@pytest.mark.parametrize("call, reason", [
+    (segment_page(messageId=LONG), "messageId longer than 200"),
+    (segment_page(anonymousId=LONG), "anonymousId longer than 200"),
+    (segment_page(context={"page": {"url": LONG_URL}}), "url longer than 8192"),
+    (segment_page(context={"page": {"url": "https://s.example/", "referrer": LONG_URL}}), "referrer longer than 8192"),
+    (segment_page(context={"campaign": {"name": LONG}}), "context.campaign.name longer than 200"),
+    (segment_page(context={"page": {"url": "https://s.example/?utm_source=" + "s" * 201}}), "utm_source longer than 200"),
+    (segment_page(timestamp="9999-12-31T23:30:00-05:00"), "occurred_at|timestamp"),
+    ({"type": "track", "event": "Order Completed", "messageId": "m", "timestamp": "2026-03-01T10:00:00Z",
+      "anonymousId": "d", "properties": {"order_id": "o", "revenue": 0.30000000000000004, "currency": "USD"}},
+     "more than 8 decimal places"),
+])
+def test_segment_calls_keep_the_native_limits(ctx, call, reason):
+    with pytest.raises(Reject, match=reason):
+        segment_row(json.dumps(call), ctx[1])
+
+
+def test_orders_rows_keep_the_native_limits():
+    from datetime import datetime, timedelta
+
+    from marketing.ingest.sources.orders import order_row
+
+    good = {"conversion_id": "o1", "occurred_at": datetime(2026, 3, 1, tzinfo=timezone.utc), "user_id": "u1",
+            "anonymous_id": None, "conversion_type": "purchase", "revenue": 0, "currency": None,
+            "updated_at": datetime(2026, 3, 1, tzinfo=timezone.utc)}
+    assert order_row(good, frozenset(), SETTINGS)[0] == "o1"
+    for field, value, reason in [
+        ("conversion_id", LONG, "conversion_id longer than 200"),
+        ("user_id", LONG, "user_id longer than 200"),
+        ("conversion_type", LONG, "conversion_type longer than 200"),
+        ("occurred_at", datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5))), "out of range"),
+        ("occurred_at", datetime(1969, 12, 31, 23, 59, tzinfo=timezone.utc), "out of range"),
+    ]:
+        with pytest.raises(Reject, match=reason):
+            order_row({**good, field: value}, frozenset(), SETTINGS)
