@@ -227,3 +227,44 @@ def test_a_late_event_reforms_its_session_and_equals_a_clean_load(landing, wareh
         assert_same_marts(marts(db), marts(clean))
     finally:
         clean.close()
+
+
+def test_restating_a_login_relinks_the_device_from_the_live_files_as_a_clean_load_does(landing, warehouse_url, db, clean_url):
+    """fix15a's rules (README, "Which value wins") hold for the sources: a restated GA4 file takes
+    its devices' links again from every live file, and a purchase in an older folder wins its id."""
+    settings = Settings.from_env({"LANDING_URL": landing.url})
+    landing.write("ga4", "2026-03-02", "b", [
+        ga4_event("page_view", "2026-03-02T08:00:00Z", session=2002),
+        ga4_event("purchase", "2026-03-02T08:05:00Z", session=2002, params={"currency": "USD"},
+                  ecommerce={"transaction_id": "T9", "purchase_revenue": 30}),
+    ])
+    landing.write("ga4", "2026-03-01", "a", [
+        ga4_event("page_view", "2026-03-01T10:00:00Z"),
+        ga4_event("login", "2026-03-01T10:03:00Z", user_id="wrong"),
+    ])
+    landing.write("segment", "2026-03-01", "s", [{
+        "type": "identify", "messageId": "i1", "timestamp": "2026-03-01T12:00:00Z", "anonymousId": "p1", "userId": "u7"}])
+    landing.ingest(warehouse_url)
+    attribute(warehouse_url, settings)
+    assert rows(db, "select user_id from core.identities where anonymous_id = 'p1'") == [("wrong",)]
+    # the login is corrected: the Segment identify is now the earliest live link of the device
+    landing.write("ga4", "2026-03-01", "a", [ga4_event("page_view", "2026-03-01T10:00:00Z")])
+    assert [r["status"] for r in landing.ingest(warehouse_url)] == ["restated"]
+    assert rows(db, "select user_id from core.identities where anonymous_id = 'p1'") == [("u7",)]
+    assert {r[0] for r in rows(db, "select person_key from core.touchpoints")} == {"u:u7"}
+    # a late file in an older folder carries the same transaction: it takes the id over
+    landing.write("ga4", "2026-02-28", "late", [
+        ga4_event("purchase", "2026-03-02T08:05:00Z", session=2002, params={"currency": "USD"},
+                  ecommerce={"transaction_id": "T9", "purchase_revenue": 31}),
+    ])
+    landing.ingest(warehouse_url)
+    assert rows(db, "select revenue_original from core.conversions") == [(Decimal("31"),)]
+    assert attribute(warehouse_url, settings)["mode"] == "incremental"
+    clean = psycopg2.connect(clean_url)
+    try:
+        landing.ingest(clean_url)
+        attribute(clean_url, settings)
+        assert core(db) == core(clean)
+        assert_same_marts(marts(db), marts(clean))
+    finally:
+        clean.close()
