@@ -127,7 +127,7 @@ def ga4_row(line: str, ctx: EventContext) -> tuple:
         ecommerce = ecommerce or {}
         conversion_id, revenue = f"ga4:{event_key}", params.get("value")
         if name == "purchase":
-            # a repeated transaction id is the same purchase (first loaded wins); "(not set)" is none
+            # a repeated transaction id is the same purchase (the earliest-ranked live file wins); "(not set)" is none
             transaction = _string(ecommerce.get("transaction_id") or params.get("transaction_id"), "transaction_id")
             if transaction and transaction != "(not set)":
                 conversion_id = transaction

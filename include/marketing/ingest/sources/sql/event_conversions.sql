@@ -1,6 +1,6 @@
 -- The conversion events of one event-source file version (%(feed)s: ga4 or segment) become
 -- conversion rows of that file (same file and line), so they merge by the native rules:
--- conversions.sql (first loaded wins, converted with the rate of their day, queued for
+-- conversions.sql (the earliest-ranked live file wins, converted with the rate of their day, queued for
 -- attribution). The branch of the other source is dropped when the statement is planned.
 insert into raw.conversions (
     file_id, line_number, conversion_id, occurred_at, anonymous_id, user_id, conversion_type, revenue, currency

@@ -5,22 +5,17 @@
 -- campaign is present and differs from the session's. A call's campaign matches the session's
 -- exactly when the last earlier call with a campaign had the same one and no session started
 -- in between for another reason (the session's first call then carries that campaign).
-with superseded as (
-    select m.file_id
-    from ops.load_manifest m
-    where m.feed = 'segment'
-      and exists (select 1 from ops.load_manifest n where n.path = m.path and n.file_id > m.file_id)
-),
-calls as (
-    -- a re-sent call (same messageId) counts once, the first loaded
+with calls as (
+    -- a re-sent call (same messageId) counts once: the line of the earliest-ranked live file
+    -- wins (README, "Which value wins"), as in a clean load
     select distinct on (r.device_id, r.message_id)
         r.device_id, r.message_id, r.occurred_at, r.anonymous_id, r.user_id,
         r.utm_source, r.utm_medium, r.utm_campaign, r.utm_term, r.utm_content,
         r.page_url, r.referrer, r.external_referrer, r.file_id, r.line_number
     from affected a
     join raw.segment r on r.device_id = a.device_id and r.type in ('page', 'screen')
-    where r.file_id not in (select file_id from superseded)
-    order by r.device_id, r.message_id, r.file_id, r.line_number
+    join ops.live_files f on f.file_id = r.file_id
+    order by r.device_id, r.message_id, f.rank collate "C", r.line_number
 ),
 gaps as (
     select c.*,
