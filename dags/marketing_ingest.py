@@ -55,11 +55,10 @@ def marketing_ingest():
         return pipeline.load_step(pipeline.airflow_warehouse_url(), SETTINGS, feed, found)
 
     @task
-    def load_orders() -> list[dict]:
+    def load_orders() -> dict:
+        # not configured (no connection, no ORDERS_SOURCE_URL): an empty summary, nothing extracted
         source_url = pipeline.airflow_orders_source_url(SETTINGS)
-        if not source_url:  # not configured: nothing to extract (an empty result, so downstream reads no gap)
-            return []
-        return pipeline.ingest_orders(pipeline.airflow_warehouse_url(), SETTINGS, source_url)
+        return pipeline.orders_step(pipeline.airflow_warehouse_url(), SETTINGS, source_url)
 
     @task(trigger_rule="none_failed")
     def publish(table: str, *loads: dict) -> None:

@@ -186,6 +186,15 @@ def ingest_orders(url: str, settings: Settings, source_url: str) -> list[dict]:
     return [result]
 
 
+def orders_step(url: str, settings: Settings, source_url: str | None) -> dict:
+    """The DAG's orders load: a summary like load_step's (nothing when no source is configured)."""
+    results = ingest_orders(url, settings, source_url) if source_url else []
+    summary = summarize(results)
+    if results:
+        log.info("orders: %s", describe_loads([summary]))
+    return {"feed": "orders", **summary}
+
+
 def airflow_orders_source_url(settings: Settings) -> str | None:
     """The orders database: Airflow's connection `orders_source`, else ORDERS_SOURCE_URL (None: not configured)."""
     from airflow.sdk.exceptions import AirflowNotFoundException
