@@ -52,9 +52,10 @@ run: install ## run the pipeline once, in-process: ingest, then attribution
 report: install ## print ROAS by channel per model (START=, END=, MODEL= narrow it)
 	$(BIN)/python -m marketing report$(REPORT_ARGS)
 
-demo: install ## first run: sample data, the pipeline, then ROAS by channel per model
-	$(BIN)/python -m marketing sample $(SAMPLE_ARGS)
-	$(BIN)/python -m marketing run
+demo: install ## first run: sample data, the pipeline, then ROAS by channel per model (SOURCE=ga4|segment|orders: through that source)
+	@set -e; eval "$$($(BIN)/python -m marketing demo-env $(or $(SOURCE),native))"; \
+	$(BIN)/python -m marketing sample $(SAMPLE_ARGS) --source $(or $(SOURCE),native); \
+	$(BIN)/python -m marketing run; \
 	$(BIN)/python -m marketing report$(REPORT_ARGS)
 
 airflow: install dashboard ## start Airflow locally (airflow standalone) with the project's DAGs; Ctrl-C stops it
@@ -70,4 +71,4 @@ warehouse-stop: install ## stop the embedded warehouse
 	$(BIN)/python -m marketing warehouse-stop
 
 clean: ## remove the virtualenv, Airflow's local state and the landing files (not the warehouse)
-	rm -rf $(VENV) .airflow data/landing/touchpoints data/landing/conversions data/landing/ad_spend data/landing/fx_rates
+	rm -rf $(VENV) .airflow data/landing/touchpoints data/landing/conversions data/landing/ad_spend data/landing/fx_rates data/landing/ga4 data/landing/segment data/landing-ga4 data/landing-segment data/landing-orders

@@ -1,13 +1,16 @@
 """
 ### marketing_ingest
 
-Loads new landing files (`touchpoints`, `conversions`, `ad_spend`, `fx_rates` under
-`LANDING_URL`) into the warehouse, exactly once per file version:
+Loads new landing files (`touchpoints`, `conversions`, `ad_spend`, `fx_rates`, and the
+collector exports `ga4`, `segment` under `LANDING_URL`) into the warehouse, exactly once per
+file version, and extracts the orders database when one is configured:
 
 1. **migrate** the warehouse schema;
 2. **discover** files not loaded yet (or changed since: a restatement);
 3. **load** each feed, rates first: valid lines to `raw` with COPY and merged into `core`,
-   bad lines to `ops.quarantine`, one transaction per file;
+   bad lines to `ops.quarantine`, one transaction per file; GA4 and Segment events form
+   sessions, one touchpoint each; **load_orders** reads the orders database past its
+   watermark (nothing when no connection `orders_source` / `ORDERS_SOURCE_URL` is set);
 4. **publish** an Asset for each core table that changed, which schedules `marketing_attribution`;
 5. **check quality** of what this run loaded; a failure names the files and keeps the good rows.
 """
@@ -22,7 +25,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from marketing import pipeline
 from marketing.assets import CORE_ASSETS
 from marketing.config import Settings
-from marketing.ingest.parse import FEEDS
+from marketing.ingest.sources import FEEDS
 from marketing.ingest.quality import QualityCheckFailed
 
 SETTINGS = Settings.from_env()
@@ -51,6 +54,12 @@ def marketing_ingest():
     def load(feed: str, found: dict[str, int]) -> dict:
         return pipeline.load_step(pipeline.airflow_warehouse_url(), SETTINGS, feed, found)
 
+    @task
+    def load_orders() -> dict:
+        # not configured (no connection, no ORDERS_SOURCE_URL): an empty summary, nothing extracted
+        source_url = pipeline.airflow_orders_source_url(SETTINGS)
+        return pipeline.orders_step(pipeline.airflow_warehouse_url(), SETTINGS, source_url)
+
     @task(trigger_rule="none_failed")
     def publish(table: str, *loads: dict) -> None:
         # also when earlier changes still wait for attribution: an event a paused DAG missed
@@ -72,6 +81,9 @@ def marketing_ingest():
         if previous is not None:
             previous >> loaded  # rates before amounts, amounts before the events that use them
         loads.append(previous := loaded)
+    orders = load_orders()
+    previous >> orders  # after the rates its amounts are converted with
+    loads.append(orders)
     for table, asset in CORE_ASSETS.items():
         publish.override(task_id=f"publish_{table}", outlets=[asset])(table, *loads)
     check_quality(*loads)

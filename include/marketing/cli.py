@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--touchpoints-per-day", type=int, default=10_000)
     sample.add_argument("--seed", type=int, default=7)
     sample.add_argument("--end-date", type=date.fromisoformat, default=None)
+    sample.add_argument("--source", choices=("native", "ga4", "segment", "orders"), default="native",
+                        help="write visits and conversions as GA4 export rows, Segment calls, or into table orders"
+                             " of ORDERS_SOURCE_URL (docs/sources.md)")
+    demo_env = sub.add_parser("demo-env", help="print the environment `make demo SOURCE=…` uses, as shell exports")
+    demo_env.add_argument("source", choices=("native", "ga4", "segment", "orders"))
     sub.add_parser("run", help="run the DAGs once, in-process (ingest, attribution, then customers)")
     report = sub.add_parser("report", help="print ROAS by channel for every model (or one), then customer value")
     report.add_argument("--start", type=date.fromisoformat, default=None, help="first day, YYYY-MM-DD")
@@ -49,10 +54,17 @@ def main(argv: list[str] | None = None) -> int:
         from marketing.dev.sample import generate
 
         summary = generate(settings.landing_url, days=args.days, touchpoints_per_day=args.touchpoints_per_day,
-                           seed=args.seed, end_date=args.end_date)
+                           seed=args.seed, end_date=args.end_date, source=args.source,
+                           orders_url=settings.orders_source_url)
         print(summary.describe())
         return 0
     url = warehouse.resolve_url(settings)
+    if args.command == "demo-env":
+        from marketing.dev.sample_sources import demo_env
+
+        for key, value in demo_env(args.source, url).items():
+            print(f"export {key}={json.dumps(value)}")
+        return 0
     if args.command == "warehouse-url":
         print(url)
     elif args.command == "airflow-env":

@@ -42,6 +42,12 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("ACQUISITION_MODEL", "`first_touch`", "Attribution model whose credits on a customer's first purchase give the acquisition channel (any model; fractional models split customers)."),
     ("COHORT_AGES_DAYS", "`30,90,180,365`", "Comma-separated ages in days at which `marts.cohort_value` gives each cohort's realised value."),
     ("CLV_HORIZON_DAYS", "`365`", "Days ahead over which expected purchases and predicted value are computed."),
+    ("SESSION_TIMEOUT_MINUTES", "`30`", "Segment: a page or screen call after more than this many minutes without one starts a new session (a new touchpoint)."),
+    ("GA4_CONVERSION_EVENTS", "`purchase=purchase,sign_up=signup,view_item=view_item,add_to_cart=add_to_cart,begin_checkout=begin_checkout`", "GA4 event names that are conversions, as `event_name=conversion_type` pairs."),
+    ("SEGMENT_CONVERSION_EVENTS", "`Order Completed=purchase,Signed Up=signup,Product Viewed=view_item,Product Added=add_to_cart,Checkout Started=begin_checkout`", "Segment track events that are conversions, as `event=conversion_type` pairs."),
+    ("ORDERS_SOURCE_URL", "(unset: no orders extract)", "libpq URL of the production database to extract conversions from. Inside Airflow the connection `orders_source` wins."),
+    ("ORDERS_QUERY_FILE", "(packaged `orders.sql`: table `orders`)", "SQL file of the orders extract; it selects conversion_id, occurred_at, user_id, anonymous_id, conversion_type, revenue, currency, updated_at where `updated_at > %(since)s`."),
+    ("ORDERS_OVERLAP_MINUTES", "`10`", "Each orders extract re-reads this many minutes before its watermark, for commits that land late."),
     ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` as `marketing_reader`)", "URL the dashboard reads the marts with. Unset: the warehouse's server and database, logged in as the role `marketing_reader` that the migrations create, with `DASHBOARD_WAREHOUSE_PASSWORD`. The dashboard refuses a login that can write."),
     ("DASHBOARD_WAREHOUSE_PASSWORD", "(unset: no password)", "Password of the dashboard's login `marketing_reader`; every `migrate` sets it. Unset: the role has no password and can log in only where the server trusts the connection (the embedded warehouse's socket)."),
 ]
@@ -81,6 +87,29 @@ def load_env_file(path: Path | None = None) -> dict[str, str]:
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+GA4_CONVERSION_EVENTS = "purchase=purchase,sign_up=signup,view_item=view_item,add_to_cart=add_to_cart,begin_checkout=begin_checkout"
+SEGMENT_CONVERSION_EVENTS = ("Order Completed=purchase,Signed Up=signup,Product Viewed=view_item,"
+                             "Product Added=add_to_cart,Checkout Started=begin_checkout")
+
+
+def _pairs(value: str, name: str) -> tuple[tuple[str, str], ...]:
+    """`a=b,c=d` as ((a, b), (c, d)); names may hold spaces (`Order Completed=purchase`)."""
+    pairs = []
+    for part in _csv(value):
+        event, sep, kind = part.partition("=")
+        if not sep or not event.strip() or not kind.strip():
+            raise ValueError(f"{name} must be event=conversion_type pairs, got {part!r}")
+        pairs.append((event.strip(), kind.strip()))
+    return tuple(pairs)
+
+
+def _positive(value: str, default: float, name: str) -> float:
+    number = float(value) if value else default
+    if number <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -169,6 +198,12 @@ class Settings:
     attribution: AttributionParams = field(default_factory=AttributionParams)
     customers: CustomerParams = field(default_factory=CustomerParams)
     dashboard_warehouse_url: str | None = None
+    session_timeout_minutes: float = 30.0
+    ga4_conversion_events: tuple[tuple[str, str], ...] = _pairs(GA4_CONVERSION_EVENTS, "GA4_CONVERSION_EVENTS")
+    segment_conversion_events: tuple[tuple[str, str], ...] = _pairs(SEGMENT_CONVERSION_EVENTS, "SEGMENT_CONVERSION_EVENTS")
+    orders_source_url: str | None = field(default=None, repr=False)  # may carry a password: never in logs
+    orders_query_file: Path | None = None
+    orders_overlap_minutes: float = 10.0
     dashboard_warehouse_password: str | None = field(default=None, repr=False)  # a secret: never in logs
 
     @classmethod
@@ -211,6 +246,15 @@ class Settings:
                 attribution=attribution,
                 customers=customers,
                 dashboard_warehouse_url=get("DASHBOARD_WAREHOUSE_URL") or None,
+                session_timeout_minutes=_positive(get("SESSION_TIMEOUT_MINUTES"), defaults.session_timeout_minutes,
+                                                  "SESSION_TIMEOUT_MINUTES"),
+                ga4_conversion_events=_pairs(get("GA4_CONVERSION_EVENTS") or GA4_CONVERSION_EVENTS,
+                                             "GA4_CONVERSION_EVENTS"),
+                segment_conversion_events=_pairs(get("SEGMENT_CONVERSION_EVENTS") or SEGMENT_CONVERSION_EVENTS,
+                                                 "SEGMENT_CONVERSION_EVENTS"),
+                orders_source_url=get("ORDERS_SOURCE_URL") or None,
+                orders_query_file=Path(get("ORDERS_QUERY_FILE")) if get("ORDERS_QUERY_FILE") else None,
+                orders_overlap_minutes=float(get("ORDERS_OVERLAP_MINUTES") or defaults.orders_overlap_minutes),
                 dashboard_warehouse_password=get("DASHBOARD_WAREHOUSE_PASSWORD") or None,
             )
         except ValueError as exc:

@@ -17,7 +17,7 @@ from marketing.config import Settings
 from marketing.ingest import quality
 from marketing.ingest.channels import ChannelClassifier
 from marketing.ingest.load import CHANGES, SQL as INGEST_SQL, LandingFile, classifier_for, load_feed, pending_files
-from marketing.ingest.parse import FEEDS
+from marketing.ingest.sources import FEEDS
 from marketing.warehouse import connect, connection
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,37 @@ def check_quality(url: str, settings: Settings, results: Iterable[dict]) -> list
         return [vars(r) for r in quality.assert_quality(conn, settings, file_ids)]
 
 
+def ingest_orders(url: str, settings: Settings, source_url: str) -> list[dict]:
+    """One incremental extract of the orders database (docs/sources.md), then vacuum what changed."""
+    from marketing.ingest.sources.orders import extract_orders
+
+    with connection(url) as conn:
+        result = extract_orders(conn, source_url, settings)
+    vacuum_core(url, result["changed"])
+    return [result]
+
+
+def orders_step(url: str, settings: Settings, source_url: str | None) -> dict:
+    """The DAG's orders load: a summary like load_step's (nothing when no source is configured)."""
+    results = ingest_orders(url, settings, source_url) if source_url else []
+    summary = summarize(results)
+    if results:
+        log.info("orders: %s", describe_loads([summary]))
+    return {"feed": "orders", **summary}
+
+
+def airflow_orders_source_url(settings: Settings) -> str | None:
+    """The orders database: Airflow's connection `orders_source`, else ORDERS_SOURCE_URL (None: not configured)."""
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from marketing.ingest.sources.orders import CONN_ID
+
+    try:
+        return airflow_warehouse_url(CONN_ID)
+    except AirflowNotFoundException:
+        return settings.orders_source_url
+
+
 def check_run(url: str, settings: Settings, loads: Iterable[dict]) -> str:
     """The quality checks of one ingest run; logs and returns the run's one-line summary.
 
@@ -192,12 +223,14 @@ def check_run(url: str, settings: Settings, loads: Iterable[dict]) -> str:
 
 
 def ingest_all(url: str, settings: Settings) -> list[dict]:
-    """The whole ingest without Airflow: migrate, discover, load every feed in order."""
+    """The whole ingest without Airflow: migrate, discover, load every feed in order, then the orders database."""
     migrate_warehouse(url)
     files = discover(url, settings)
     results: list[dict] = []
     for feed in FEEDS:
         results += ingest_feed(url, settings, feed, files)
+    if settings.orders_source_url:
+        results += ingest_orders(url, settings, settings.orders_source_url)
     return results
 
 

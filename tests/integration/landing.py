@@ -13,7 +13,7 @@ from pathlib import Path
 from marketing.config import Settings
 from marketing.pipeline import ingest_all
 
-JSON_FEEDS = ("touchpoints", "conversions")
+JSON_FEEDS = ("touchpoints", "conversions", "ga4", "segment")
 
 
 class Landing:

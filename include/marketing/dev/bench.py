@@ -5,6 +5,8 @@
   an empty table, in the same database; target ratio >= 0.6. For scale it also times a plain
   INSERT of the loaded rows into an empty core.touchpoints: COPY to raw plus that alone bounds
   what any COPY-then-merge design can reach.
+- sources: ~1M GA4 export rows (~250k sessions) through ingest and sessionisation next to the
+  native ingest of the same visits (`marketing.dev.sources_bench`); target ratio >= 0.5.
 - attribution: see `marketing.dev.attribution_bench` (full run at 1M conversions, incremental days
   at 30/60/120 days of history).
 - customers: see `marketing.dev.customers_bench` (1M customers, 3M purchases: inputs, fit, tables,
@@ -95,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="marketing.dev.bench", description=__doc__)
     parser.add_argument("--touchpoints", type=int, default=1_000_000)
     parser.add_argument("--skip-attribution", action="store_true")
-    parser.add_argument("--only", choices=("ingest", "attribution", "customers"), help="run one part")
+    parser.add_argument("--sessions", type=int, default=250_000, help="GA4 sessions of the sources bench")
+    parser.add_argument("--only", choices=("ingest", "sources", "attribution", "customers"), default=None,
+                        help="run one part of the bench")
     parser.add_argument("--customers", type=int, default=1_000_000, help="customers of the customers part")
     args = parser.parse_args(argv)
     server_url = resolve_url(Settings.from_env())
@@ -104,8 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         version = cur.fetchone()[0]
     print(f"warehouse: PostgreSQL {version}; {os.cpu_count()} cores")
 
-    parts = {args.only} if args.only else {"ingest", "attribution", "customers"} - (
+    parts = {args.only} if args.only else {"sources", "ingest", "attribution", "customers"} - (
         {"attribution"} if args.skip_attribution else set())
+    if "sources" in parts:
+        from marketing.dev.sources_bench import main as sources_main
+
+        sources_main(server_url, args.sessions)
     if "ingest" in parts:
         _print_ingest(bench_ingest(server_url, args.touchpoints))
     if "attribution" in parts:

@@ -198,6 +198,8 @@ def generate(
     seed: int = 7,
     bad_line_rate: float = 0.002,
     currencies: Sequence[str] = ("USD", "EUR", "GBP", "JPY"),
+    source: str = "native",
+    orders_url: str | None = None,
 ) -> SampleSummary:
     """Write a landing zone of sample data under `landing_url` and return what was written.
 
@@ -207,6 +209,10 @@ def generate(
     all, before re-sent duplicates and bad lines). `bad_line_rate` is the share of lines that
     break a rule of docs/contract.md section 1.5 (at least one of each kind when > 0); 0 writes clean data
     and no unreadable file. Same arguments → byte-identical files.
+
+    `source` writes the same visits and conversions as a collector delivers them
+    (`marketing.dev.sample_sources`): `ga4` export rows or `segment` calls (in those folders),
+    or `orders`: the conversions go into table `orders` of the database at `orders_url`.
     """
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
@@ -231,7 +237,12 @@ def generate(
     touches = repeats.touches(touches)
     spend = _Spend.draw(r_spend, touches, combos, fx, currencies, days)
 
-    with _Output(_root(landing_url), cal) as out:
+    from marketing.dev.sample_sources import SourceOutput, load_orders
+
+    if source == "orders" and not orders_url:
+        raise ValueError("the orders source needs the URL of the database to write table orders into")
+    with _Output(_root(landing_url), cal) as native:
+        out = native if source == "native" else SourceOutput(native, source)
         feeds = {
             "touchpoints": _write_touchpoints(out, r_files, r_bad, cal, people, touches, combos, bad_line_rate,
                                               seed),
@@ -239,6 +250,9 @@ def generate(
             "ad_spend": _write_ad_spend(out, r_bad, cal, spend, combos, currencies, bad_line_rate),
             "fx_rates": _write_fx_rates(out, cal, fx, currencies),
         }
+    if source == "orders":
+        load_orders(orders_url, out.orders)
+    out = native
     return SampleSummary(root=str(out.root), start_date=cal.start, end_date=end, **feeds)
 
 
@@ -312,6 +326,35 @@ def _event_ids(seed: int, cal: _Calendar, day: np.ndarray, rank: np.ndarray, mul
 def _ranks(day: np.ndarray) -> np.ndarray:
     """Each record's place within its day (records sorted by time, so days ascend)."""
     return np.arange(len(day)) - np.searchsorted(day, day, side="left")
+
+
+# Visits of one device are at least this far apart: more than the default session timeout
+# (30 minutes) plus the page views of a visit (under two minutes) when rendered as GA4 or Segment.
+VISIT_GAP = 35 * 60
+
+
+def _spread_visits(t: np.ndarray, key: np.ndarray, end: int) -> np.ndarray:
+    """Move each visit that follows its device's previous one by less than VISIT_GAP to just past it.
+
+    Without randomness, so the draw's streams are unchanged. A forward pass pushes close visits
+    later; visits pushed past the last second come back in a backward pass from the end.
+    """
+    order = np.lexsort((np.arange(len(t)), t, key))
+    times, keys = t[order].tolist(), key[order].tolist()
+    step = VISIT_GAP + 60
+    for i in range(1, len(times)):
+        if keys[i] == keys[i - 1] and times[i] - times[i - 1] < VISIT_GAP:
+            times[i] = times[i - 1] + step
+    for i in range(len(times) - 1, -1, -1):
+        if times[i] >= end:
+            times[i] = end - 1
+        if i + 1 < len(times) and keys[i] == keys[i + 1] and times[i + 1] - times[i] < VISIT_GAP:
+            times[i] = times[i + 1] - step
+    out = np.empty_like(t)
+    out[order] = times
+    if out.min() < 0:
+        raise RuntimeError("a device has more visits than fit VISIT_GAP apart in the sample's days")
+    return out
 
 
 def _weighted(rng: np.random.Generator, weights: Sequence[float] | np.ndarray, n: int) -> np.ndarray:
@@ -456,7 +499,9 @@ class _Touches:
         device = people.any_device(rng, person)
 
         base = rng.integers(0, n_base, n_follow)
-        gap = 60 + rng.exponential(900.0, n_follow).astype(np.int64)
+        # Later the same day: more than a session timeout after the visit before, so that
+        # collectors that form sessions (Segment) see the same visits (docs/sources.md).
+        gap = VISIT_GAP + rng.exponential(900.0, n_follow).astype(np.int64)
         t = np.concatenate([t, np.minimum(t[base] + gap, days * DAY - 1)])
         person = np.concatenate([person, person[base]])
         device = np.concatenate([device, device[base]])
@@ -471,6 +516,9 @@ class _Touches:
         mode = _weighted(rng, _MODE_P, n)
         page = _weighted(rng, _PAGE_P, n)
         extra = _weighted(rng, _TOUCH_EXTRA_P, n)
+        # a device (or, without one, the user) seen server side) never has two visits closer than VISIT_GAP
+        t = _spread_visits(t, np.where(device == people.device_start[-1], people.device_start[-1] + 1 + user, device),
+                           days * DAY)
         order = np.argsort(t, kind="stable")
         return cls(t[order], person[order], device[order], user[order], combo[order], mode[order],
                    page[order], extra[order])

@@ -27,8 +27,6 @@ from marketing.sqlfiles import SqlFiles
 from marketing.warehouse import INGEST_LOCK
 from marketing.ingest.channels import ChannelClassifier
 from marketing.ingest.parse import (
-    FEED_RULES,
-    FEEDS,
     FeedContext,
     Reject,
     UnreadableFile,
@@ -37,16 +35,11 @@ from marketing.ingest.parse import (
     read_text,
     records,
 )
+from marketing.ingest.sources import EXTENSIONS, FEEDS, feed_rules
 
 log = logging.getLogger(__name__)
 
 SQL = SqlFiles(__file__)
-EXTENSIONS = {
-    "touchpoints": (".jsonl", ".jsonl.gz"),
-    "conversions": (".jsonl", ".jsonl.gz"),
-    "ad_spend": (".csv", ".csv.gz"),
-    "fx_rates": (".csv", ".csv.gz"),
-}
 # Feeds whose ids are kept once (the first loaded wins): their repeated ids are counted as skipped.
 SKIPPED_IDS = ("touchpoints", "conversions")
 # Which core tables a feed's load can change (each becomes an Airflow Asset).
@@ -55,6 +48,8 @@ CHANGES = {
     "conversions": ("conversions", "identities"),
     "ad_spend": ("ad_spend",),
     "fx_rates": ("fx_rates", "conversions", "ad_spend"),
+    "ga4": ("touchpoints", "conversions", "identities"),
+    "segment": ("touchpoints", "conversions", "identities"),
 }
 
 
@@ -233,12 +228,14 @@ def feed_context(conn, settings: Settings, classifier: ChannelClassifier, feed: 
     cause a line to be quarantined (and reloaded on re-delivery), never a missing rate.
     """
     fx_known: frozenset = frozenset()
-    if feed in ("conversions", "ad_spend"):
+    rules = feed_rules(feed)
+    if feed in ("conversions", "ad_spend") or hasattr(rules, "merge"):
         with conn.cursor() as cur:
             cur.execute("select date, currency from core.fx_rates")
             fx_known = frozenset(cur.fetchall())
         conn.commit()
-    return FeedContext(classifier, settings.reporting_currency, settings.tz, fx_known)
+    ctx = FeedContext(classifier, settings.reporting_currency, settings.tz, fx_known)
+    return rules.context(ctx, settings) if hasattr(rules, "context") else ctx
 
 
 @dataclass
@@ -262,7 +259,7 @@ def parse_file(landing: LandingFile, ctx: FeedContext) -> ParsedFile:
             data = handle.read()
     except FileNotFoundError:
         return ParsedFile(landing, 0, "", [], [], 0, False, missing=True)
-    feed = FEED_RULES[landing.feed]
+    feed = feed_rules(landing.feed)
     parsed = ParsedFile(landing, len(data), hashlib.sha256(data).hexdigest(), [], [], 0, False)
     try:
         lines = records(feed, read_text(data, gzipped=landing.url.endswith(".gz")))
@@ -291,7 +288,7 @@ def _with_file_id(file_id: int, rows: list[str]) -> Iterator[str]:
 
 def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
     """Load a parsed file in one transaction, or skip it when these exact bytes are loaded."""
-    landing, feed = parsed.landing, FEED_RULES[parsed.landing.feed]
+    landing, feed = parsed.landing, feed_rules(parsed.landing.feed)
     result = FileResult(landing.feed, landing.url, "unreadable" if parsed.unreadable else "loaded")
     if parsed.missing:
         result.status = "missing"
@@ -343,6 +340,11 @@ def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
             result.status = "restated" if result.status == "loaded" else result.status
             cur.execute("update ops.load_manifest set live = false where file_id = %s", (previous[0],))
             binds["previous_file_id"] = previous[0]
+        if hasattr(feed, "merge"):  # an event source (ingest/sources): its events form sessions
+            feed.merge(cur, binds, settings, restated=bool(previous), loaded=bool(parsed.rows))
+            if previous or parsed.rows:
+                result.changed = list(CHANGES[feed.name])
+        elif previous:
             _restate(cur, feed.name, binds)
             result.changed = list(CHANGES[feed.name])
         elif parsed.rows:

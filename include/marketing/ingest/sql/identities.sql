@@ -1,4 +1,4 @@
--- Identity links carried by a new file of %(feed)s, touchpoints or conversions (README, People).
+-- Identity links carried by a new file of %(feed)s, touchpoints, conversions or a source (docs/sources.md) (README, People).
 -- A device's link is the earliest line of any live file that carries both ids; ties are broken
 -- by the event's id, then the user_id. identities_rekey.sql then moves the device's events. The
 -- branch of the other feed is dropped when the statement is planned.
@@ -13,6 +13,19 @@ from (
     select anonymous_id, user_id, occurred_at, conversion_id
     from raw.conversions
     where %(feed)s = 'conversions' and file_id = %(file_id)s
+    union all
+    -- the sources (docs/sources.md): GA4 events, Segment calls, orders
+    select anonymous_id, user_id, occurred_at, event_key
+    from raw.ga4
+    where %(feed)s = 'ga4' and file_id = %(file_id)s
+    union all
+    select anonymous_id, user_id, occurred_at, message_id
+    from raw.segment
+    where %(feed)s = 'segment' and file_id = %(file_id)s
+    union all
+    select anonymous_id, user_id, occurred_at, conversion_id
+    from raw.orders
+    where %(feed)s = 'orders' and file_id = %(file_id)s
 ) as events
 where anonymous_id is not null and user_id is not null
 order by anonymous_id, occurred_at, link_event, user_id;

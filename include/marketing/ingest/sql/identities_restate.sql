@@ -1,5 +1,5 @@
 -- Identity links of the devices that a restated file's old or new version links, taken again
--- from every live file of both feeds (README, People): the earliest line that carries both ids
+-- from every live file of both feeds and of the sources (docs/sources.md) (README, People): the earliest line that carries both ids
 -- wins, ties broken by the event's id, then the user_id. A device no live line links any more
 -- is unlinked. This reads the raw rows of every live file (a scan), which only a restatement
 -- pays. identities_rekey.sql then moves the devices' events.
@@ -9,6 +9,16 @@ with devices as (
     where file_id in (%(previous_file_id)s, %(file_id)s) and anonymous_id is not null and user_id is not null
     union
     select anonymous_id from raw.conversions
+    where file_id in (%(previous_file_id)s, %(file_id)s) and anonymous_id is not null and user_id is not null
+    union
+    -- the sources (docs/sources.md): GA4 events, Segment calls, orders
+    select anonymous_id from raw.ga4
+    where file_id in (%(previous_file_id)s, %(file_id)s) and anonymous_id is not null and user_id is not null
+    union
+    select anonymous_id from raw.segment
+    where file_id in (%(previous_file_id)s, %(file_id)s) and anonymous_id is not null and user_id is not null
+    union
+    select anonymous_id from raw.orders
     where file_id in (%(previous_file_id)s, %(file_id)s) and anonymous_id is not null and user_id is not null
 ),
 lines as (
@@ -20,6 +30,24 @@ lines as (
     union all
     select r.anonymous_id, r.user_id, r.occurred_at, r.conversion_id, r.file_id
     from raw.conversions r
+    join devices d on d.anonymous_id = r.anonymous_id
+    join ops.live_files f on f.file_id = r.file_id
+    where r.user_id is not null
+    union all
+    select r.anonymous_id, r.user_id, r.occurred_at, r.event_key, r.file_id
+    from raw.ga4 r
+    join devices d on d.anonymous_id = r.anonymous_id
+    join ops.live_files f on f.file_id = r.file_id
+    where r.user_id is not null
+    union all
+    select r.anonymous_id, r.user_id, r.occurred_at, r.message_id, r.file_id
+    from raw.segment r
+    join devices d on d.anonymous_id = r.anonymous_id
+    join ops.live_files f on f.file_id = r.file_id
+    where r.user_id is not null
+    union all
+    select r.anonymous_id, r.user_id, r.occurred_at, r.conversion_id, r.file_id
+    from raw.orders r
     join devices d on d.anonymous_id = r.anonymous_id
     join ops.live_files f on f.file_id = r.file_id
     where r.user_id is not null

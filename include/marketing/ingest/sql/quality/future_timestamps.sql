@@ -13,4 +13,18 @@ join ops.load_manifest m on m.file_id = r.file_id
 cross join horizon
 where r.file_id = any(%(file_ids)s) and r.occurred_at > horizon.limit_at
 group by m.path
+union all
+select m.path, count(*), max(r.occurred_at)
+from raw.ga4 r
+join ops.load_manifest m on m.file_id = r.file_id
+cross join horizon
+where r.file_id = any(%(file_ids)s) and r.occurred_at > horizon.limit_at
+group by m.path
+union all
+select m.path, count(*), max(r.occurred_at)
+from raw.segment r
+join ops.load_manifest m on m.file_id = r.file_id
+cross join horizon
+where r.file_id = any(%(file_ids)s) and r.occurred_at > horizon.limit_at
+group by m.path
 order by 1;
