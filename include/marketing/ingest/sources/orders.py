@@ -11,7 +11,6 @@ failed run leaves the watermark where it was. Rules: docs/sources.md.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
