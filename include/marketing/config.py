@@ -33,6 +33,8 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("ATTRIBUTION_DIRECT_CHANNELS", "`Direct`", "Comma-separated channels that `last_non_direct` skips."),
     ("ATTRIBUTION_UNATTRIBUTED_LABEL", "`Unattributed`", "Channel of a conversion with no eligible touch (e.g. `Direct` for GA parity)."),
     ("ATTRIBUTION_CONVERSION_TYPES", "(empty: all)", "Comma-separated conversion types that are attributed."),
+    ("FINAL_CONVERSION_TYPES", "`purchase`", "Comma-separated final conversion types: `marts.roas_daily` counts attributed conversions and revenue of these only (CPA is cost per purchase); every other type is a micro-conversion."),
+    ("FUNNEL_STEPS", "`view_item,add_to_cart,begin_checkout,purchase`", "Comma-separated conversion types, in order, that make the steps of `marts.funnel_daily`."),
     ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` with the read-only role)", "URL the dashboard reads the marts with; should be a read-only role."),
 ]
 
@@ -52,6 +54,8 @@ class AttributionParams:
     unattributed_label: str = "Unattributed"
     conversion_types: tuple[str, ...] = ()  # empty: every type
     reporting_timezone: str = "UTC"
+    final_conversion_types: tuple[str, ...] = ("purchase",)  # what ROAS and CPA count
+    funnel_steps: tuple[str, ...] = ("view_item", "add_to_cart", "begin_checkout", "purchase")
 
     def __post_init__(self) -> None:
         if self.lookback_days < 0:
@@ -62,6 +66,10 @@ class AttributionParams:
         if len(weights) != 3 or any(w < 0 for w in weights) or abs(sum(weights) - 1) > 1e-9:
             raise ValueError(f"ATTRIBUTION_POSITION_WEIGHTS must be three weights >= 0 summing to 1, got {weights}")
         ZoneInfo(self.reporting_timezone)  # raises on an unknown zone
+        if not self.final_conversion_types:
+            raise ValueError("FINAL_CONVERSION_TYPES must name at least one conversion type")
+        if not self.funnel_steps or len(set(self.funnel_steps)) != len(self.funnel_steps):
+            raise ValueError(f"FUNNEL_STEPS must be distinct conversion types, at least one, got {self.funnel_steps}")
 
     def as_json(self) -> str:
         """Canonical JSON, the form stored with the results."""
@@ -107,6 +115,8 @@ class Settings:
                 unattributed_label=get("ATTRIBUTION_UNATTRIBUTED_LABEL") or base.unattributed_label,
                 conversion_types=_csv(get("ATTRIBUTION_CONVERSION_TYPES")),
                 reporting_timezone=tz,
+                final_conversion_types=_csv(get("FINAL_CONVERSION_TYPES")) or base.final_conversion_types,
+                funnel_steps=_csv(get("FUNNEL_STEPS")) or base.funnel_steps,
             )
             return cls(
                 warehouse_url=get("WAREHOUSE_URL") or None,
