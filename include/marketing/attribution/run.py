@@ -56,6 +56,10 @@ log = logging.getLogger(__name__)
 SQL_DIR = Path(__file__).with_name("sql")
 MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
 DAILY_MARTS = ("marts.channel_attribution_daily", "marts.roas_daily")
+# Assisted conversions, conversion paths and the funnel (docs/assists.md): kept by every run too.
+ASSIST_MARTS = ("marts.assisted_conversions_daily", "marts.conversion_paths_daily", "marts.funnel_daily")
+# False only to measure what the three assist marts cost (the bench): they are then left stale.
+MAINTAIN_ASSISTS = True
 PATH_COLUMNS = (
     "slice", "conversion_id", "conversion_occurred_at", "conversion_date", "conversion_type", "revenue",
     "touchpoint_event_id", "touch_occurred_at", "channel", "campaign", "touch_position", "path_length",
@@ -63,6 +67,20 @@ PATH_COLUMNS = (
 )
 PATH_COLUMN_LIST = sql.SQL(", ").join(map(sql.Identifier, PATH_COLUMNS))
 CHANGE_COLUMNS = "(date, model, channel, campaign, conversion_type, conversions, revenue, credit_rows)"
+ASSIST_CHANGE_COLUMNS = (
+    "(date, channel, conversion_type, last_touch_conversions, last_touch_value,"
+    " first_touch_conversions, first_touch_value, assisted_conversions, assisted_value)"
+)
+# The columns of attribution_path_changes, and of a full rebuild's conversion_paths_next_s<slice>.
+PATH_CHANGE_TABLE = """(
+    date               date             not null,
+    conversion_type    text collate "C" not null,
+    path               text collate "C" not null,
+    path_length        integer          not null,
+    conversions        bigint           not null,
+    revenue            numeric          not null,
+    days_to_conversion bigint           not null
+)"""
 # What attribution/sql/attribution_changes.sql reads of a path row.
 CHANGE_SOURCE_COLUMNS = (
     "conversion_date, channel, campaign, conversion_type, revenue, touch_position, path_length,"
@@ -122,6 +140,8 @@ def query_params(params: AttributionParams, slices: int = 1) -> dict:
         "unattributed_label": params.unattributed_label,
         "conversion_types": list(params.conversion_types),
         "reporting_timezone": params.reporting_timezone,
+        "final_conversion_types": list(params.final_conversion_types),
+        "funnel_steps": list(params.funnel_steps),
     }
 
 
@@ -213,18 +233,26 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Callable[[
     create_scope(cur)
     # TRUNCATE rather than DELETE: no dead rows to vacuum. Readers wait for the commit, then
     # see the new marts whole.
-    cur.execute("truncate " + ", ".join(DAILY_MARTS))
+    cur.execute("truncate " + ", ".join(DAILY_MARTS + (ASSIST_MARTS if MAINTAIN_ASSISTS else ())))
     queue_items = consume_queue(cur)
     cur.execute("insert into attribution_spend_dates (date) select distinct date from core.ad_spend")
     cur.execute("analyze attribution_spend_dates")
-    for rows in changes:
+    for rows, assist_rows in changes:
         execute_values(cur, f"insert into attribution_changes {CHANGE_COLUMNS} values %s", rows, page_size=5000)
-    dates = update_daily(cur, params)
+        execute_values(cur, f"insert into attribution_assist_changes {ASSIST_CHANGE_COLUMNS} values %s",
+                       assist_rows, page_size=5000)
+    # The slices' path sums stay in their own tables (one row per path and day: many), read once here.
+    path_tables = [sql.Identifier("marts", f"conversion_paths_next_s{slice_}") for slice_ in slices]
+    path_changes = sql.SQL("({}) as slice_path_changes").format(
+        sql.SQL(" union all ").join(sql.SQL("select * from {}").format(table) for table in path_tables))
+    dates = update_daily(cur, params, path_changes if MAINTAIN_ASSISTS else None)
+    if MAINTAIN_ASSISTS:
+        cur.execute(sql.SQL("drop table {}").format(sql.SQL(", ").join(path_tables)))
     # Every conversion attributed has exactly one first_touch row.
     cur.execute("select coalesce(sum(credit_rows), 0) from attribution_changes where model = 'first_touch'")
     conversions = int(cur.fetchone()[0])
     # The runs that follow plan their lookups with these statistics (the slices have theirs).
-    cur.execute("analyze " + ", ".join(DAILY_MARTS))
+    cur.execute("analyze " + ", ".join(DAILY_MARTS + ASSIST_MARTS))
     return RunSummary("full", conversions, dates, queue_items, 0.0, reason=reason)
 
 
@@ -243,12 +271,13 @@ def path_slices(cur) -> list[int]:
     return slices
 
 
-def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> list[tuple]:
+def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> tuple[list[tuple], list[tuple]]:
     """Fill marts.attribution_paths_next_s<slice> with the slice's paths; returns their changes.
 
     The table is created in this transaction, so its rows skip the WAL (wal_level minimal) and
     its indexes are built once at the end. It carries a check on its slice, so attaching it
-    as a partition needs no scan.
+    as a partition needs no scan. Returns the credit changes and the assisted-conversion
+    changes; the slice's path sums go to marts.conversion_paths_next_s<slice>.
     """
     table = f"attribution_paths_next_s{slice_}"
     target = sql.Identifier("marts", table)
@@ -280,11 +309,39 @@ def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> lis
                     + sql.SQL(using))
     cur.execute(sql.SQL("analyze {}").format(target))
     cur.execute(sql.SQL(sql_text("attribution_changes")).format(paths=target), {"sign": 1})
-    return cur.fetchall()
+    changes = cur.fetchall()
+    if not MAINTAIN_ASSISTS:
+        return changes, []
+    path_table = sql.Identifier("marts", f"conversion_paths_next_s{slice_}")
+    cur.execute(sql.SQL("drop table if exists {}").format(path_table))
+    cur.execute(sql.SQL("create table {} " + PATH_CHANGE_TABLE).format(path_table))
+    cur.execute(summarise(target, path_table), {"sign": 1})
+    return changes, cur.fetchall()
+
+
+def summarise(paths: sql.Composable, path_target: sql.Composable,
+              assist_target: sql.Composable | None = None) -> sql.Composed:
+    """The statement that sums the conversions with path rows in `paths` for the assist marts.
+
+    Their path sums go into the table `path_target`; their assisted-conversion sums into
+    `assist_target`, or, without one, are the statement's result. Bind `sign`: 1 or -1.
+    """
+    summaries = sql.Identifier("summaries")
+    assisted = sql.SQL(sql_text("assisted_changes")).format(summaries=summaries)
+    if assist_target is not None:
+        assisted = sql.SQL("insert into {} " + ASSIST_CHANGE_COLUMNS + " ").format(assist_target) + assisted
+    return sql.SQL(
+        "with summaries as materialized ({summaries}),"
+        " path_sums as (insert into {path_target} {path_changes} returning 1) "
+    ).format(
+        summaries=sql.SQL(sql_text("conversion_summaries")).format(paths=paths),
+        path_target=path_target,
+        path_changes=sql.SQL(sql_text("path_changes")).format(summaries=summaries),
+    ) + assisted
 
 
 def build_slice_in_session(connect: Callable[[], object], snapshot: str, params: AttributionParams,
-                           slice_: int, slices: int) -> list[tuple]:
+                           slice_: int, slices: int) -> tuple[list[tuple], list[tuple]]:
     """`build_slice` in a session of its own, on the coordinating run's snapshot; commits."""
     with slice_session(connect, snapshot) as cur:
         return build_slice(cur, params, slice_, slices)
@@ -412,7 +469,8 @@ def create_scope(cur) -> None:
 
     attribution_affected: conversions whose credits are replaced; attribution_spend_dates: days
     whose spend is restated in roas_daily; attribution_changes: sums of the credit rows removed
-    (negated) and inserted, by grain, which the daily marts add up.
+    (negated) and inserted, by grain, which the daily marts add up; attribution_assist_changes
+    and attribution_path_changes: the same for the conversions' assists and paths.
     """
     cur.execute(
         """
@@ -428,7 +486,19 @@ def create_scope(cur) -> None:
             revenue         numeric          not null,
             credit_rows     bigint           not null
         ) on commit drop;
+        create temp table attribution_assist_changes (
+            date                    date             not null,
+            channel                 text collate "C" not null,
+            conversion_type         text collate "C" not null,
+            last_touch_conversions  bigint           not null,
+            last_touch_value        numeric          not null,
+            first_touch_conversions bigint           not null,
+            first_touch_value       numeric          not null,
+            assisted_conversions    bigint           not null,
+            assisted_value          numeric          not null
+        ) on commit drop;
         """
+        + "create temp table attribution_path_changes " + PATH_CHANGE_TABLE + " on commit drop;"
     )
 
 
@@ -455,7 +525,16 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
             pool = ThreadPoolExecutor(max_workers=len(slices) - 1, thread_name_prefix="attribution-slice")
             helpers = [pool.submit(compute_slice_in_session, connect, snapshot, params, ids, s, len(slices))
                        for s in slices[1:]]
+    stored_paths = sql.SQL(
+        "(select * from marts.attribution_paths"
+        " where conversion_id = any(array(select conversion_id from attribution_affected))) as stored"
+    )
     try:
+        if MAINTAIN_ASSISTS:
+            # The assists and paths of the affected conversions as they were, taken away below
+            # when those of their new paths are added.
+            cur.execute(summarise(stored_paths, sql.Identifier("attribution_path_changes"),
+                                  sql.Identifier("attribution_assist_changes")), {"sign": -1})
         changes = sql.SQL(sql_text("attribution_changes"))
         # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
         # many rows (it cannot know new conversions have none yet) and scan the whole table.
@@ -486,10 +565,13 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
                 )
             execute_values(cur, f"insert into attribution_changes {CHANGE_COLUMNS} values %s", change_rows,
                            page_size=5000)
+        if MAINTAIN_ASSISTS:
+            cur.execute(summarise(stored_paths, sql.Identifier("attribution_path_changes"),
+                                  sql.Identifier("attribution_assist_changes")), {"sign": 1})
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return update_daily(cur, params)
+    return update_daily(cur, params, sql.Identifier("attribution_path_changes") if MAINTAIN_ASSISTS else None)
 
 
 def compute_slice_in_session(connect: Callable[[], object], snapshot: str, params: AttributionParams,
@@ -553,11 +635,19 @@ def affected_conversions(table: str, slice_: int | None = None, slices: int | No
     ).format(sql.Identifier(table), in_slice)
 
 
-def update_daily(cur, params: AttributionParams) -> int:
-    """Apply the recorded changes and spend days to the daily marts; returns the number of days."""
+def update_daily(cur, params: AttributionParams, path_changes: sql.Composable | None = None) -> int:
+    """Apply the recorded changes and spend days to the daily marts; returns the number of days.
+
+    `path_changes` holds the run's path sums (attribution_path_changes, or a full rebuild's
+    slice tables); without it the assist marts are left alone (MAINTAIN_ASSISTS off).
+    """
     cur.execute("analyze attribution_changes")
     cur.execute(sql_text("channel_attribution_daily"), query_params(params))
     cur.execute(sql_text("roas_daily"), query_params(params))
+    if path_changes is not None:
+        cur.execute(sql_text("funnel_daily"), query_params(params))
+        cur.execute(sql_text("assisted_conversions_daily"))
+        cur.execute(sql.SQL(sql_text("conversion_paths_daily")).format(changes=path_changes))
     cur.execute(
         "select count(*) from (select date from attribution_changes union select date from attribution_spend_dates) d"
     )
