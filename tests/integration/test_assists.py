@@ -390,3 +390,88 @@ def test_a_range_run_recomputes_assists_paths_and_funnel_of_its_days(db):
     ranged = marts(db)
     run_attribution(db, AttributionParams(), full_rebuild=True)
     assert_same_marts(ranged, marts(db))
+
+
+# ---- invariants on random data (the dataset of test_attribution_invariants) ------------------
+
+@pytest.fixture
+def random_db(db, tmp_path):
+    """The seeded random dataset (purchases, signups, refunds and funnel micro-conversions), attributed."""
+    from .test_attribution_invariants import load_in_one_go, random_dataset
+
+    load_in_one_go(db, tmp_path, random_dataset(31))
+    return db
+
+
+def expected_from_credits(db):
+    """The assists and paths of every conversion, derived here in Python from the credits view."""
+    rows = query(db, "select conversion_id, conversion_date, conversion_type, revenue, channel, touch_position,"
+                     " touch_occurred_at, conversion_occurred_at from marts.attribution_credits"
+                     " where model = 'linear' order by conversion_id, touch_position nulls first")
+    conversions = {}
+    for cid, day, ctype, revenue, channel, position, touch_at, at in rows:
+        c = conversions.setdefault(cid, dict(key=(day, ctype), revenue=revenue, at=at, touches=[]))
+        if position is not None:
+            c["touches"].append((channel, touch_at))
+    assisted, path_rows = {}, {}
+    for c in conversions.values():
+        channels = [channel for channel, _ in c["touches"]] or ["Unattributed"]
+        day, ctype = c["key"]
+        roles = [(channels[-1], 0), (channels[0], 1)] + [(ch, 2) for ch in set(channels[:-1])]
+        for channel, role in roles:
+            counts = assisted.setdefault((day, channel, ctype), [0, Decimal(0)] * 3)
+            counts[2 * role] += 1
+            counts[2 * role + 1] += c["revenue"]
+        merged = []
+        for channel in channels:
+            if merged and merged[-1][0] == channel:
+                merged[-1][1] += 1
+            else:
+                merged.append([channel, 1])
+        label = " > ".join(ch if n == 1 else f"{ch} ×{n}" for ch, n in merged)
+        days = (c["at"] - c["touches"][0][1]) // timedelta(days=1) if c["touches"] else 0
+        p = path_rows.setdefault((day, ctype, label, len(c["touches"])), [0, Decimal(0), 0])
+        p[0] += 1
+        p[1] += c["revenue"]
+        p[2] += days
+    return conversions, assisted, path_rows
+
+
+def test_last_touch_and_first_touch_conversions_each_count_every_conversion_once(random_db):
+    rows = query(random_db, """
+        select a.date, a.conversion_type, a.last, a.first, c.conversions
+        from (select date, conversion_type, sum(last_touch_conversions) as last, sum(first_touch_conversions) as first
+              from marts.assisted_conversions_daily group by 1, 2) a
+        full join (select (occurred_at at time zone 'UTC')::date as date, conversion_type, count(*) as conversions
+                   from core.conversions group by 1, 2) c using (date, conversion_type)""")
+    assert len(rows) > 20 and {r[1] for r in rows} >= {"purchase", "view_item", "refund"}
+    assert all(last == first == conversions for _, _, last, first, conversions in rows)
+
+
+def test_assisted_conversions_of_a_conversion_are_its_distinct_channels_before_its_last_touch(random_db):
+    _, expected, _ = expected_from_credits(random_db)
+    rows = query(random_db, "select date, channel, conversion_type, last_touch_conversions, last_touch_value,"
+                            " first_touch_conversions, first_touch_value, assisted_conversions, assisted_value"
+                            " from marts.assisted_conversions_daily")
+    assert {(d, ch, t): list(rest) for d, ch, t, *rest in rows} == expected
+    assert sum(v[4] for v in expected.values()) > 50  # the data has assists to check
+
+
+def test_conversion_paths_hold_every_conversion_with_its_merged_label_length_and_days(random_db):
+    conversions, _, expected = expected_from_credits(random_db)
+    rows = query(random_db, "select date, conversion_type, path, path_length, conversions, revenue, days_to_conversion"
+                            " from marts.conversion_paths_daily")
+    assert {(d, t, p, n): list(rest) for d, t, p, n, *rest in rows} == expected
+    assert sum(r[4] for r in rows) == len(conversions)
+    assert any("×" in r[2] for r in rows) and any(r[3] >= 4 for r in rows)
+
+
+def test_the_funnel_is_the_channel_credit_of_the_funnel_steps(random_db):
+    funnel = query(random_db, "select date, model, channel, step, step_index, conversions, revenue, credit_rows"
+                              " from marts.funnel_daily order by 1, 2, 3, 4")
+    steps = ("view_item", "add_to_cart", "begin_checkout", "purchase")
+    credited = query(random_db, "select date, model, channel, conversion_type, conversions, revenue, credit_rows"
+                                " from marts.channel_attribution_daily where conversion_type = any(%s)"
+                                " order by 1, 2, 3, 4", (list(steps),))
+    assert len(funnel) > 100
+    assert funnel == [(d, m, ch, t, steps.index(t) + 1, *rest) for d, m, ch, t, *rest in credited]
