@@ -15,6 +15,7 @@ import psycopg2.extras
 
 from marketing.config import Settings
 from marketing.readonly import READER_ROLE, ensure_reader_role, reader_options
+from marketing.report import query_text
 from marketing.warehouse import connection, libpq_dsn, resolve_url
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -22,8 +23,9 @@ SQL_DIR = Path(__file__).with_name("sql")
 
 @cache
 def sql_text(name: str) -> str:
-    """The query in `sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text()
+    """The query in `sql/<name>.sql`, or else the report's query of that name (the same file as `make report`)."""
+    own = SQL_DIR / f"{name}.sql"
+    return own.read_text() if own.exists() else query_text(name)
 
 
 def _json_value(value):
