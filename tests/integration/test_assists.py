@@ -475,3 +475,24 @@ def test_the_funnel_is_the_channel_credit_of_the_funnel_steps(random_db):
                                 " order by 1, 2, 3, 4", (list(steps),))
     assert len(funnel) > 100
     assert funnel == [(d, m, ch, t, steps.index(t) + 1, *rest) for d, m, ch, t, *rest in credited]
+
+
+# ---- 6. what the sample data shows -----------------------------------------------------------
+
+def test_sample_data_shows_a_narrowing_funnel_and_upper_funnel_channels_that_assist_more_than_they_close(
+        warehouse_url, db, tmp_path):
+    from marketing.dev.sample import generate
+    from marketing.pipeline import run_all
+
+    settings = Settings(warehouse_url=warehouse_url, landing_url=(tmp_path / "landing").as_uri())
+    generate(settings.landing_url, days=10, touchpoints_per_day=1500, end_date=date(2026, 3, 14))
+    run_all(warehouse_url, settings)
+    ratio = {channel: float(r) for channel, *_, r in query(db, query_text("assisted_by_channel"), {
+        "start": None, "end": None, "conversion_types": ["purchase"]}) if r is not None}
+    for upper in ("Display", "Paid Social", "Paid Video"):
+        assert ratio[upper] > 1 and ratio[upper] > ratio["Paid Search"], (upper, ratio)
+    steps = dict(query(db, "select step, sum(conversions) from marts.funnel_daily where model = 'last_non_direct'"
+                           " group by step"))
+    assert steps["view_item"] > steps["add_to_cart"] > steps["begin_checkout"] > steps["purchase"] > 0
+    assert query(db, "select count(*) from core.conversions where conversion_type in"
+                     " ('view_item', 'add_to_cart', 'begin_checkout') and revenue <> 0") == [(0,)]
