@@ -67,6 +67,11 @@ PATH_COLUMNS = (
 )
 PATH_COLUMN_LIST = sql.SQL(", ").join(map(sql.Identifier, PATH_COLUMNS))
 CHANGE_COLUMNS = "(date, model, channel, campaign, conversion_type, conversions, revenue, credit_rows)"
+# What attribution/sql/assisted_changes.sql and path_changes.sql read of a path row.
+ASSIST_SOURCE_COLUMNS = (
+    "conversion_id, conversion_occurred_at, conversion_date, conversion_type, revenue, touchpoint_event_id,"
+    " touch_occurred_at, channel, touch_position, path_length"
+)
 ASSIST_CHANGE_COLUMNS = (
     "(date, channel, conversion_type, last_touch_conversions, last_touch_value,"
     " first_touch_conversions, first_touch_value, assisted_conversions, assisted_value)"
@@ -315,29 +320,23 @@ def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> tup
     path_table = sql.Identifier("marts", f"conversion_paths_next_s{slice_}")
     cur.execute(sql.SQL("drop table if exists {}").format(path_table))
     cur.execute(sql.SQL("create table {} " + PATH_CHANGE_TABLE).format(path_table))
-    cur.execute(summarise(target, path_table), {"sign": 1})
-    return changes, cur.fetchall()
+    assist_table = sql.Identifier(f"slice_assist_changes_s{slice_}")
+    cur.execute(sql.SQL("create temp table {} (like marts.assisted_conversions_daily)").format(assist_table))
+    assist_changes(cur, target, 1, path_table, assist_table)
+    cur.execute(sql.SQL("select * from {}").format(assist_table))
+    assist_rows = cur.fetchall()
+    cur.execute(sql.SQL("drop table {}").format(assist_table))
+    return changes, assist_rows
 
 
-def summarise(paths: sql.Composable, path_target: sql.Composable,
-              assist_target: sql.Composable | None = None) -> sql.Composed:
-    """The statement that sums the conversions with path rows in `paths` for the assist marts.
+def assist_changes(cur, paths: sql.Composable, sign: int, path_target: sql.Composable,
+                   assist_target: sql.Composable) -> None:
+    """Sum the conversions whose path rows are in `paths` for the assist marts, times `sign`.
 
-    Their path sums go into the table `path_target`; their assisted-conversion sums into
-    `assist_target`, or, without one, are the statement's result. Bind `sign`: 1 or -1.
+    The path sums go into the table `path_target`, the assisted-conversion sums into `assist_target`.
     """
-    summaries = sql.Identifier("summaries")
-    assisted = sql.SQL(sql_text("assisted_changes")).format(summaries=summaries)
-    if assist_target is not None:
-        assisted = sql.SQL("insert into {} " + ASSIST_CHANGE_COLUMNS + " ").format(assist_target) + assisted
-    return sql.SQL(
-        "with summaries as materialized ({summaries}),"
-        " path_sums as (insert into {path_target} {path_changes} returning 1) "
-    ).format(
-        summaries=sql.SQL(sql_text("conversion_summaries")).format(paths=paths),
-        path_target=path_target,
-        path_changes=sql.SQL(sql_text("path_changes")).format(summaries=summaries),
-    ) + assisted
+    cur.execute(sql.SQL(sql_text("assist_changes")).format(
+        paths=paths, path_changes=path_target, assist_changes=assist_target), {"sign": sign})
 
 
 def build_slice_in_session(connect: Callable[[], object], snapshot: str, params: AttributionParams,
@@ -525,16 +524,11 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
             pool = ThreadPoolExecutor(max_workers=len(slices) - 1, thread_name_prefix="attribution-slice")
             helpers = [pool.submit(compute_slice_in_session, connect, snapshot, params, ids, s, len(slices))
                        for s in slices[1:]]
-    stored_paths = sql.SQL(
-        "(select * from marts.attribution_paths"
-        " where conversion_id = any(array(select conversion_id from attribution_affected))) as stored"
-    )
     try:
         if MAINTAIN_ASSISTS:
             # The assists and paths of the affected conversions as they were, taken away below
             # when those of their new paths are added.
-            cur.execute(summarise(stored_paths, sql.Identifier("attribution_path_changes"),
-                                  sql.Identifier("attribution_assist_changes")), {"sign": -1})
+            stored_assist_changes(cur, "attribution_paths_removed", -1)
         changes = sql.SQL(sql_text("attribution_changes"))
         # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
         # many rows (it cannot know new conversions have none yet) and scan the whole table.
@@ -566,12 +560,27 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
             execute_values(cur, f"insert into attribution_changes {CHANGE_COLUMNS} values %s", change_rows,
                            page_size=5000)
         if MAINTAIN_ASSISTS:
-            cur.execute(summarise(stored_paths, sql.Identifier("attribution_path_changes"),
-                                  sql.Identifier("attribution_assist_changes")), {"sign": 1})
+            stored_assist_changes(cur, "attribution_paths_added", 1)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return update_daily(cur, params, sql.Identifier("attribution_path_changes") if MAINTAIN_ASSISTS else None)
+
+
+def stored_assist_changes(cur, table: str, sign: int) -> None:
+    """Record the assist and path sums of the affected conversions' stored path rows, times `sign`.
+
+    The rows are read once into the temp table `table`, and summed twice from there.
+    """
+    cur.execute(
+        sql.SQL(
+            "create temp table {} on commit drop as select " + ASSIST_SOURCE_COLUMNS + " from marts.attribution_paths"
+            # `= any(array(...))`: one index lookup per conversion (see recompute_affected)
+            " where conversion_id = any(array(select conversion_id from attribution_affected))"
+        ).format(sql.Identifier(table))
+    )
+    assist_changes(cur, sql.Identifier(table), sign, sql.Identifier("attribution_path_changes"),
+                   sql.Identifier("attribution_assist_changes"))
 
 
 def compute_slice_in_session(connect: Callable[[], object], snapshot: str, params: AttributionParams,
