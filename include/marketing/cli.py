@@ -11,7 +11,7 @@ from marketing.config import Settings
 
 
 def _report(url: str, settings: Settings) -> None:
-    from marketing.report import roas_by_model
+    from marketing.reporting.report import roas_by_model
 
     print(roas_by_model(url, settings))
 

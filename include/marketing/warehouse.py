@@ -19,6 +19,10 @@ from marketing.config import Settings
 
 log = logging.getLogger(__name__)
 
+# The advisory lock (pg_advisory_xact_lock(hashtext(…))) that every writer of core and the marts
+# holds for its transaction: a load and an attribution run never interleave.
+INGEST_LOCK = "marketing.ingest"
+
 
 def _shared_buffers() -> str:
     """An eighth of the machine's memory, between 256MB and 2GB (PostgreSQL's default is 128MB).

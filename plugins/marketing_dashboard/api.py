@@ -18,11 +18,11 @@ from airflow.api_fastapi.core_api.security import requires_access_view
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 
-from marketing.attribution import MODELS
+from marketing.attribution.models import LABELS, MODELS
 from marketing.config import Settings
 from marketing_dashboard import params
 from marketing_dashboard.params import Period
-from marketing_dashboard.queries import reader
+from marketing_dashboard.queries import REPORTING_SQL, SQL, reader
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def static(path: str) -> FileResponse:
 @app.get("/api/options")
 def options() -> dict:
     """Models, reporting currency, the days the marts hold, and the period the page opens with."""
-    dates = reader().one("data_dates") or {}
+    dates = reader().one(REPORTING_SQL("data_dates")) or {}
     first, last = dates.get("first_date"), dates.get("last_date")
     default_start = None
     if first and last:  # ISO days compare as strings
@@ -85,10 +85,11 @@ def options() -> dict:
     settings = Settings.from_env()
     return {
         "models": list(MODELS),
+        "model_labels": LABELS,
         "currency": settings.reporting_currency,
         "final_conversion_types": list(settings.attribution.final_conversion_types),
         "funnel_steps": list(settings.attribution.funnel_steps),
-        "conversion_types": [r["conversion_type"] for r in reader().rows("conversion_types")],
+        "conversion_types": [r["conversion_type"] for r in reader().rows(SQL("conversion_types"))],
         "first_date": first,
         "last_date": last,
         "default_start": default_start,
@@ -103,7 +104,7 @@ def channels(period: PeriodDep, models: ModelsDep) -> dict:
     ROAS is Σ attributed_revenue / Σ spend over the period. `totals` has each model's
     all-channel figures.
     """
-    rows = reader().rows("roas_by_channel", {"start": period.start, "end": period.end, "models": list(models)})
+    rows = reader().rows(REPORTING_SQL("roas_by_channel"), {"start": period.start, "end": period.end, "models": list(models)})
     return {
         **_period(period),
         "models": list(models),
@@ -115,7 +116,7 @@ def channels(period: PeriodDep, models: ModelsDep) -> dict:
 @app.get("/api/daily")
 def daily(period: PeriodDep, model: ModelDep) -> dict:
     """Spend and attributed revenue per day and channel under one model, days without rows as 0."""
-    rows = reader().rows("daily_by_channel", {"start": period.start, "end": period.end, "model": model})
+    rows = reader().rows(SQL("daily_by_channel"), {"start": period.start, "end": period.end, "model": model})
     days = [d.isoformat() for d in period.days]
     position = {day: i for i, day in enumerate(days)}
     series: dict[str, dict] = {}
@@ -130,7 +131,7 @@ def daily(period: PeriodDep, model: ModelDep) -> dict:
 @app.get("/api/campaigns")
 def campaigns(period: PeriodDep, model: ModelDep) -> dict:
     """One row per (channel, campaign): spend, attributed conversions and revenue, ROAS, CPA."""
-    rows = reader().rows("campaigns", {"start": period.start, "end": period.end, "model": model})
+    rows = reader().rows(SQL("campaigns"), {"start": period.start, "end": period.end, "model": model})
     return {**_period(period), "model": model, "rows": rows}
 
 
@@ -138,7 +139,7 @@ def campaigns(period: PeriodDep, model: ModelDep) -> dict:
 def assists(period: PeriodDep, conversion_types: ConversionTypesDep) -> dict:
     """Per channel: last-touch, first-touch and assisted conversions and value, and the assisted /
     last-touch ratio of the period's sums (docs/assists.md); the final conversion types unless one is asked for."""
-    rows = reader().rows("assisted_by_channel", {"start": period.start, "end": period.end,
+    rows = reader().rows(REPORTING_SQL("assisted_by_channel"), {"start": period.start, "end": period.end,
                                                  "conversion_types": list(conversion_types)})
     return {**_period(period), "conversion_types": list(conversion_types), "rows": rows}
 
@@ -146,7 +147,7 @@ def assists(period: PeriodDep, conversion_types: ConversionTypesDep) -> dict:
 @app.get("/api/paths")
 def paths(period: PeriodDep, conversion_types: ConversionTypesDep, limit: PathLimitDep) -> dict:
     """The top conversion paths of the period: conversions, revenue, average path length and days to conversion."""
-    rows = reader().rows("conversion_paths", {"start": period.start, "end": period.end,
+    rows = reader().rows(REPORTING_SQL("conversion_paths"), {"start": period.start, "end": period.end,
                                               "conversion_types": list(conversion_types), "limit": limit})
     return {**_period(period), "conversion_types": list(conversion_types), "rows": rows}
 
@@ -156,7 +157,7 @@ def funnel(period: PeriodDep, model: ModelDep) -> dict:
     """The funnel per channel under one model: each FUNNEL_STEPS step's conversions and the rate from the
     step before over the whole period (ratio of sums; null for the first step or a step after none)."""
     steps = list(Settings.from_env().attribution.funnel_steps)
-    rows = reader().rows("funnel_by_channel", {"start": period.start, "end": period.end, "model": model,
+    rows = reader().rows(REPORTING_SQL("funnel_by_channel"), {"start": period.start, "end": period.end, "model": model,
                                                "funnel_steps": steps})
     channels: dict[str, dict] = {}
     for row in rows:
@@ -169,12 +170,12 @@ def funnel(period: PeriodDep, model: ModelDep) -> dict:
 def freshness() -> dict:
     """Newest file per feed, the last attribution run, rows in quarantine, links to the DAG runs."""
     db = reader()
-    loads = db.rows("last_loads")
+    loads = db.rows(SQL("last_loads"))
     return {
         "last_file": max(loads, key=lambda r: r["loaded_at"], default=None),
         "last_loads": loads,
-        "last_attribution_run": db.one("last_attribution_run"),
-        "quarantine": db.one("quarantine"),
+        "last_attribution_run": db.one(SQL("last_attribution_run")),
+        "quarantine": db.one(SQL("quarantine")),
         # Relative to this page (<base>/marketing/), so they hold behind a path prefix too.
         "dag_runs": {dag_id: f"../dags/{dag_id}/runs" for dag_id in DAG_IDS},
     }

@@ -1,4 +1,8 @@
-"""The dashboard's reads of the warehouse: one SQL file per query, run read-only as the reader role."""
+"""The dashboard's reads of the warehouse: one SQL file per query, run read-only as the reader role.
+
+The queries the text report shows too are `marketing.reporting.SQL` (`REPORTING_SQL`); those of the
+page alone are in `sql/` here (`SQL`).
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,18 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 
 import psycopg2
 import psycopg2.extras
 
 from marketing.config import Settings
 from marketing.readonly import READER_ROLE, ensure_reader_role, reader_options
-from marketing.report import query_text
+from marketing.reporting import SQL as REPORTING_SQL
+from marketing.sqlfiles import SqlFiles
 from marketing.warehouse import connection, libpq_dsn, resolve_url
 
-SQL_DIR = Path(__file__).with_name("sql")
-
-
-@cache
-def sql_text(name: str) -> str:
-    """The query in `sql/<name>.sql`, or else the report's query of that name (the same file as `make report`)."""
-    own = SQL_DIR / f"{name}.sql"
-    return own.read_text() if own.exists() else query_text(name)
+SQL = SqlFiles(__file__)
+__all__ = ["REPORTING_SQL", "SQL", "Reader", "reader", "reset_reader"]
 
 
 def _json_value(value):
@@ -43,19 +40,19 @@ class Reader:
     dsn: str
     role: str | None = None
 
-    def rows(self, name: str, params: dict | None = None) -> list[dict]:
-        """The rows of query `name` with `params` bound, as JSON-ready dicts."""
+    def rows(self, query: str, params: dict | None = None) -> list[dict]:
+        """The rows of `query` (the text of a SQL file) with `params` bound, as JSON-ready dicts."""
         # A connection per request: a dashboard makes a few requests a minute, and nothing
         # can leak from one session into the next.
         conn = psycopg2.connect(self.dsn, options=reader_options(self.role), application_name="marketing_dashboard")
         with closing(conn), conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(sql_text(name), params or {})
+            cur.execute(query, params or {})
             rows = cur.fetchall()
             conn.rollback()  # read-only: nothing to commit
         return [{key: _json_value(value) for key, value in row.items()} for row in rows]
 
-    def one(self, name: str, params: dict | None = None) -> dict | None:
-        rows = self.rows(name, params)
+    def one(self, query: str, params: dict | None = None) -> dict | None:
+        rows = self.rows(query, params)
         return rows[0] if rows else None
 
 

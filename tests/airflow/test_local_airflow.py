@@ -12,12 +12,13 @@ import psycopg2
 import pytest
 from integration.landing import Landing, conversion, touch
 
+from marketing.attribution.models import MODELS as REGISTERED_MODELS
 from marketing.dev.local_airflow import AirflowInstance, free_port, running_airflow, session_processes
 
 pytestmark = pytest.mark.airflow
 
 BUDGET_SECONDS = 240  # the whole test, start to stop; typically well under half of it
-MODELS = {"first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"}
+MODELS = set(REGISTERED_MODELS)
 # Feb 29: the last slot is before the DAG's start_date and the next in 2028, so the scheduler
 # starts no ingest run of its own and the one this test triggers is the only one.
 NO_SCHEDULED_RUN = "0 0 29 2 *"

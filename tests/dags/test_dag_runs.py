@@ -10,6 +10,7 @@ import sys
 import pytest
 from integration.landing import Landing, conversion, touch
 
+from marketing.attribution.models import MODELS
 from marketing.warehouse import airflow_conn_uri
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
@@ -91,7 +92,7 @@ def test_attribution_dag_run_builds_the_marts_and_a_second_run_does_no_work(airf
         # Conservation holds to the cent (attribution.md); fractional credits leave ~1e-17 residue.
         cur.execute("select model, round(sum(revenue_credit), 2) from marts.attribution_credits group by model")
         assert {model: float(total) for model, total in cur.fetchall()} == {
-            m: 50.0 for m in ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")}
+            m: 50.0 for m in MODELS}
         cur.execute("select count(*) from ops.attribution_runs")
         runs_before = cur.fetchone()[0]
     db.commit()

@@ -14,6 +14,7 @@ import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
+from marketing.attribution.models import MODELS
 from marketing.config import Settings
 from marketing.readonly import READER_ROLE, reader_options
 from marketing_dashboard import queries
@@ -24,7 +25,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning"),
 ]
 
-MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
 DAY1, DAY2, DAY3 = "2026-03-01", "2026-03-02", "2026-03-03"
 DATA_PATHS = (
     f"/marketing/api/channels?start={DAY1}&end={DAY3}&model=all",

@@ -8,12 +8,12 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from marketing.attribution.models import MODELS  # noqa: F401 - the tests import it from here
 from marketing.config import AttributionParams
 
 UTC = timezone.utc
 T0 = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)  # the conversion time most tests use
 DAY = timedelta(days=1)
-MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
 DEFAULTS = AttributionParams()
 
 # utm values (or a referrer) that the packaged GA4 rules classify into each channel.

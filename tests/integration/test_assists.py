@@ -10,7 +10,8 @@ import pytest
 
 from marketing.attribution import run_attribution
 from marketing.config import AttributionParams, Settings
-from marketing.report import FUNNEL_MODEL, funnel_table, query_text
+from marketing.reporting import SQL as REPORTING_SQL
+from marketing.reporting.report import FUNNEL_MODEL, funnel_table
 
 from .attribution_fixtures import (
     DAY,
@@ -192,7 +193,7 @@ def test_the_assisted_ratio_of_a_period_is_the_ratio_of_sums(db):
             conversions.append(dict(conversion_id=f"c{day}{n}", occurred_at=T0 + day * DAY, person=person, revenue=10))
     insert(db, touches=touches, conversions=conversions)
     attribute(db)
-    rows = {r[0]: r for r in query(db, query_text("assisted_by_channel"),
+    rows = {r[0]: r for r in query(db, REPORTING_SQL("assisted_by_channel"),
                                    {"start": DAY0, "end": DAY0 + DAY, "conversion_types": ["purchase"]})}
     _, last, _, _, _, assists, assisted_value, ratio = rows["Email"]
     assert (last, assists, assisted_value, ratio) == (4, 4, Decimal("40"), 1)
@@ -224,7 +225,7 @@ def test_path_labels_merge_consecutive_repeats_with_a_count(db):
         (DAY0, "purchase", "Email > Paid Search > Email", 3, 1, Decimal("20"), 3),
         (DAY0, "purchase", "Paid Search ×2 > Email > Direct", 4, 2, Decimal("150"), 8),
     ]
-    top = query(db, query_text("conversion_paths"), {"start": DAY0, "end": DAY0, "conversion_types": ["purchase"],
+    top = query(db, REPORTING_SQL("conversion_paths"), {"start": DAY0, "end": DAY0, "conversion_types": ["purchase"],
                                                      "limit": 10})
     assert top[0] == ("Paid Search ×2 > Email > Direct", 2, Decimal("150"), 4, 4)
 
@@ -265,7 +266,7 @@ def test_a_touch_on_the_lookback_edge_and_a_touch_after_the_conversion(db):
 # ---- 4. the funnel ---------------------------------------------------------------------------
 
 def funnel_rows(db, model="last_non_direct", steps=("view_item", "add_to_cart", "begin_checkout", "purchase")):
-    return query(db, query_text("funnel_by_channel"),
+    return query(db, REPORTING_SQL("funnel_by_channel"),
                  {"start": None, "end": None, "model": model, "funnel_steps": list(steps)})
 
 
@@ -487,7 +488,7 @@ def test_sample_data_shows_a_narrowing_funnel_and_upper_funnel_channels_that_ass
     settings = Settings(warehouse_url=warehouse_url, landing_url=(tmp_path / "landing").as_uri())
     generate(settings.landing_url, days=10, touchpoints_per_day=1500, end_date=date(2026, 3, 14))
     run_all(warehouse_url, settings)
-    ratio = {channel: float(r) for channel, *_, r in query(db, query_text("assisted_by_channel"), {
+    ratio = {channel: float(r) for channel, *_, r in query(db, REPORTING_SQL("assisted_by_channel"), {
         "start": None, "end": None, "conversion_types": ["purchase"]}) if r is not None}
     for upper in ("Display", "Paid Social", "Paid Video"):
         assert ratio[upper] > 1 and ratio[upper] > ratio["Paid Search"], (upper, ratio)

@@ -264,19 +264,19 @@ def test_a_restated_touchpoint_file_replaces_its_earlier_rows(landing, warehouse
 
 def test_a_failure_after_copy_leaves_no_partial_data(landing, warehouse_url, db, monkeypatch):
     landing.write("touchpoints", "2026-01-01", "a.jsonl", [touch("e1", "2026-01-01T08:00:00Z"), "bad line"])
-    real = load.sql_text
+    real = load.SQL
 
     def failing(name: str) -> str:
         if name == "touchpoints":
             raise RuntimeError("killed after COPY")
         return real(name)
 
-    monkeypatch.setattr(load, "sql_text", failing)
+    monkeypatch.setattr(load, "SQL", failing)
     with pytest.raises(RuntimeError, match="killed after COPY"):
         landing.ingest(warehouse_url)
     empty = counts(db)
     assert all(n == 0 for n in empty.values()), empty
-    monkeypatch.setattr(load, "sql_text", real)
+    monkeypatch.setattr(load, "SQL", real)
     landing.ingest(warehouse_url)  # the retry loads it whole
     assert counts(db)["core.touchpoints"] == 1 and counts(db)["ops.quarantine"] == 1
 

@@ -41,61 +41,64 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import cache
-from pathlib import Path
 from typing import IO
 
 from psycopg2 import sql
 from psycopg2.extensions import ISOLATION_LEVEL_REPEATABLE_READ
 from psycopg2.extras import execute_values
 
+from marketing.attribution import models
+from marketing.attribution.models import MODELS
 from marketing.config import AttributionParams
+from marketing.sqlfiles import SqlFiles
+from marketing.warehouse import INGEST_LOCK
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).with_name("sql")
-MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
-DAILY_MARTS = ("marts.channel_attribution_daily", "marts.roas_daily")
+SQL = SqlFiles(__file__)
+DAILY_MARTS = sql.SQL(", ").join(
+    [sql.Identifier("marts", "channel_attribution_daily"), sql.Identifier("marts", "roas_daily")])
 # Assisted conversions, conversion paths and the funnel (docs/assists.md): kept by every run too.
-ASSIST_MARTS = ("marts.assisted_conversions_daily", "marts.conversion_paths_daily", "marts.funnel_daily")
+ASSIST_MARTS = sql.SQL(", ").join(
+    [sql.Identifier("marts", name) for name in ("assisted_conversions_daily", "conversion_paths_daily", "funnel_daily")])
 # False only to measure what the three assist marts cost (the bench): they are then left stale.
 MAINTAIN_ASSISTS = True
+# The temp tables of a run's (or a slice session's) assist and path sums, which sql/assist_changes.sql
+# fills and the assist marts add up.
+ASSIST_CHANGE_TABLES = """
+    create temp table attribution_assist_changes (
+        date                    date             not null,
+        channel                 text collate "C" not null,
+        conversion_type         text collate "C" not null,
+        last_touch_conversions  bigint           not null,
+        last_touch_value        numeric          not null,
+        first_touch_conversions bigint           not null,
+        first_touch_value       numeric          not null,
+        assisted_conversions    bigint           not null,
+        assisted_value          numeric          not null
+    ) on commit drop;
+    create temp table attribution_path_changes (
+        date               date             not null,
+        conversion_type    text collate "C" not null,
+        path               text collate "C" not null,
+        path_length        integer          not null,
+        conversions        bigint           not null,
+        revenue            numeric          not null,
+        days_to_conversion bigint           not null
+    ) on commit drop;
+"""
 PATH_COLUMNS = (
     "slice", "conversion_id", "conversion_occurred_at", "conversion_date", "conversion_type", "revenue",
     "touchpoint_event_id", "touch_occurred_at", "channel", "campaign", "touch_position", "path_length",
     "last_non_direct", "time_decay_credit", "position_credit",
 )
 PATH_COLUMN_LIST = sql.SQL(", ").join(map(sql.Identifier, PATH_COLUMNS))
-CHANGE_COLUMNS = "(date, model, channel, campaign, conversion_type, conversions, revenue, credit_rows)"
-# What attribution/sql/assisted_changes.sql and path_changes.sql read of a path row.
-ASSIST_SOURCE_COLUMNS = (
-    "conversion_id, conversion_occurred_at, conversion_date, conversion_type, revenue, touchpoint_event_id,"
-    " touch_occurred_at, channel, touch_position, path_length"
-)
-ASSIST_CHANGE_COLUMNS = (
-    "(date, channel, conversion_type, last_touch_conversions, last_touch_value,"
-    " first_touch_conversions, first_touch_value, assisted_conversions, assisted_value)"
-)
-# The columns of attribution_path_changes, and of a full rebuild's conversion_paths_next_s<slice>.
-PATH_CHANGE_TABLE = """(
-    date               date             not null,
-    conversion_type    text collate "C" not null,
-    path               text collate "C" not null,
-    path_length        integer          not null,
-    conversions        bigint           not null,
-    revenue            numeric          not null,
-    days_to_conversion bigint           not null
-)"""
-# What attribution/sql/attribution_changes.sql reads of a path row.
-CHANGE_SOURCE_COLUMNS = (
-    "conversion_date, channel, campaign, conversion_type, revenue, touch_position, path_length,"
-    " last_non_direct, time_decay_credit, position_credit"
+INSERT_CHANGES = sql.SQL(
+    "insert into attribution_changes (date, model, channel, campaign, conversion_type, conversions, revenue, credit_rows) "
 )
 # A time-decay weight relative to the conversion, 2^-(lookback / half-life), stays a normal
 # double up to this many half-lives; beyond it the shares are taken relative to the last touch.
 MAX_HALF_LIVES = 1000
-# The same advisory lock as `marketing.ingest.load.INGEST_LOCK` (not imported: that module needs Airflow).
-INGEST_LOCK = "marketing.ingest"
 # Sorting the paths of a full rebuild is its biggest step; it should stay in memory.
 WORK_MEM = "256MB"
 MAINTENANCE_WORK_MEM = "512MB"  # index builds after a full rebuild
@@ -124,17 +127,15 @@ class RunSummary:
         return {**asdict(self), "did_work": self.did_work}
 
 
-@cache
-def sql_text(name: str) -> str:
-    """The text of `attribution/sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text()
-
-
-def query_params(params: AttributionParams, slices: int = 1) -> dict:
-    """The bind parameters the attribution SQL files use."""
+def query_params(params: AttributionParams, slice_count: int = 1, **more) -> dict:
+    """The bind parameters the attribution SQL files use (`more`: those of one statement)."""
     first, middle, last = (float(w) for w in params.position_weights)
     return {
-        "slices": slices,
+        "models": list(MODELS),
+        "slice_count": slice_count,
+        "slice": None,
+        "all_conversions": False,
+        "max_half_lives": MAX_HALF_LIVES,
         "decay_from_conversion": params.lookback_days <= MAX_HALF_LIVES * params.half_life_days,
         "lookback_days": int(params.lookback_days),
         "half_life_days": float(params.half_life_days),
@@ -147,6 +148,7 @@ def query_params(params: AttributionParams, slices: int = 1) -> dict:
         "reporting_timezone": params.reporting_timezone,
         "final_conversion_types": list(params.final_conversion_types),
         "funnel_steps": list(params.funnel_steps),
+        **more,
     }
 
 
@@ -200,12 +202,14 @@ def run_attribution(
 
 def full_rebuild_reason(cur, params: AttributionParams) -> str | None:
     """Why this run must recompute everything, or None when an incremental run is enough."""
-    cur.execute("select params_digest from ops.attribution_state")
+    cur.execute("select params_digest, models_digest from ops.attribution_state")
     state = cur.fetchone()
     if state is None:
         return "first run"
     if state[0] != params.digest:
         return f"params changed ({state[0]} -> {params.digest})"
+    if state[1] != models.models_digest():
+        return f"models changed ({state[1]} -> {models.models_digest()})"
     cur.execute(
         """
         select
@@ -225,7 +229,10 @@ def full_rebuild_reason(cur, params: AttributionParams) -> str | None:
 def rebuild_all(cur, params: AttributionParams, reason: str, connect: Callable[[], object] | None = None) -> RunSummary:
     """Recompute every conversion and every day from scratch; the queue is then empty."""
     slices = path_slices(cur)
+    create_scope(cur)
+    assist_sums = []
     if connect is None:
+        # Each slice's assist and path sums go straight into this session's temp tables.
         changes = [build_slice(cur, params, slice_, len(slices)) for slice_ in slices]
     else:
         # The slice sessions read core as this transaction sees it: the loads wait on the lock.
@@ -233,31 +240,29 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Callable[[
         snapshot = cur.fetchone()[0]
         with ThreadPoolExecutor(max_workers=len(slices), thread_name_prefix="attribution-slice") as pool:
             futures = [pool.submit(build_slice_in_session, connect, snapshot, params, s, len(slices)) for s in slices]
-            changes = [future.result() for future in futures]
+            changes, assist_sums = zip(*(future.result() for future in futures))
     swap_slices(cur, slices)
-    create_scope(cur)
+    # The view shows the models the registry has now (the marts are rebuilt for them).
+    cur.execute(sql.SQL("create or replace view marts.attribution_credits as with path_credits as ({}) ").format(
+        models.path_credits(sql.Identifier("marts", "attribution_paths"))) + sql.SQL(SQL("attribution_credits")))
     # TRUNCATE rather than DELETE: no dead rows to vacuum. Readers wait for the commit, then
     # see the new marts whole.
-    cur.execute("truncate " + ", ".join(DAILY_MARTS + (ASSIST_MARTS if MAINTAIN_ASSISTS else ())))
+    cur.execute(sql.SQL("truncate {}").format(DAILY_MARTS))
+    if MAINTAIN_ASSISTS:
+        cur.execute(sql.SQL("truncate {}").format(ASSIST_MARTS))
+    for sums in assist_sums:
+        copy_assist_sums_in(cur, sums)
     queue_items = consume_queue(cur)
     cur.execute("insert into attribution_spend_dates (date) select distinct date from core.ad_spend")
     cur.execute("analyze attribution_spend_dates")
-    for rows, assist_rows in changes:
-        execute_values(cur, f"insert into attribution_changes {CHANGE_COLUMNS} values %s", rows, page_size=5000)
-        execute_values(cur, f"insert into attribution_assist_changes {ASSIST_CHANGE_COLUMNS} values %s",
-                       assist_rows, page_size=5000)
-    # The slices' path sums stay in their own tables (one row per path and day: many), read once here.
-    path_tables = [sql.Identifier("marts", f"conversion_paths_next_s{slice_}") for slice_ in slices]
-    path_changes = sql.SQL("({}) as slice_path_changes").format(
-        sql.SQL(" union all ").join(sql.SQL("select * from {}").format(table) for table in path_tables))
-    dates = update_daily(cur, params, path_changes if MAINTAIN_ASSISTS else None)
-    if MAINTAIN_ASSISTS:
-        cur.execute(sql.SQL("drop table {}").format(sql.SQL(", ").join(path_tables)))
+    for rows in changes:
+        execute_values(cur, INSERT_CHANGES + sql.SQL("values %s"), rows, page_size=5000)
+    dates = update_daily(cur, params)
     # Every conversion attributed has exactly one first_touch row.
     cur.execute("select coalesce(sum(credit_rows), 0) from attribution_changes where model = 'first_touch'")
     conversions = int(cur.fetchone()[0])
     # The runs that follow plan their lookups with these statistics (the slices have theirs).
-    cur.execute("analyze " + ", ".join(DAILY_MARTS + ASSIST_MARTS))
+    cur.execute(sql.SQL("analyze {}, {}").format(DAILY_MARTS, ASSIST_MARTS))
     return RunSummary("full", conversions, dates, queue_items, 0.0, reason=reason)
 
 
@@ -276,13 +281,12 @@ def path_slices(cur) -> list[int]:
     return slices
 
 
-def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> tuple[list[tuple], list[tuple]]:
+def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> list[tuple]:
     """Fill marts.attribution_paths_next_s<slice> with the slice's paths; returns their changes.
 
     The table is created in this transaction, so its rows skip the WAL (wal_level minimal) and
     its indexes are built once at the end. It carries a check on its slice, so attaching it
-    as a partition needs no scan. Returns the credit changes and the assisted-conversion
-    changes; the slice's path sums go to marts.conversion_paths_next_s<slice>.
+    as a partition needs no scan.
     """
     table = f"attribution_paths_next_s{slice_}"
     target = sql.Identifier("marts", table)
@@ -292,14 +296,9 @@ def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> tup
     )
     cur.execute(sql.SQL("alter table {} add constraint {} check (slice = {})").format(
         target, sql.Identifier(f"{table}_slice"), sql.Literal(slice_)))
-    in_slice = sql.SQL("(select * from {} where {})")
     cur.execute(
-        sql.SQL("insert into {} ({}) ").format(target, PATH_COLUMN_LIST)
-        + paths_select(
-            in_slice.format(sql.Identifier("core", "conversions"), in_slice_condition("person_key", slice_, slices)),
-            in_slice.format(sql.Identifier("core", "touchpoints"), in_slice_condition("person_key", slice_, slices)),
-        ),
-        query_params(params, slices),
+        sql.SQL("insert into {} ({}) ").format(target, PATH_COLUMN_LIST) + sql.SQL(SQL("attribution_paths")),
+        query_params(params, slices, all_conversions=True, slice=slice_),
     )
     cur.execute("select set_config('maintenance_work_mem', %s, true)", (MAINTENANCE_WORK_MEM,))
     cur.execute(
@@ -313,37 +312,58 @@ def build_slice(cur, params: AttributionParams, slice_: int, slices: int) -> tup
         cur.execute(sql.SQL("create index {} on {}").format(sql.Identifier(f"{table}_{suffix}"), target)
                     + sql.SQL(using))
     cur.execute(sql.SQL("analyze {}").format(target))
-    cur.execute(sql.SQL(sql_text("attribution_changes")).format(paths=target), {"sign": 1})
+    cur.execute(credit_changes(target), query_params(params, sign=1))
     changes = cur.fetchall()
-    if not MAINTAIN_ASSISTS:
-        return changes, []
-    path_table = sql.Identifier("marts", f"conversion_paths_next_s{slice_}")
-    cur.execute(sql.SQL("drop table if exists {}").format(path_table))
-    cur.execute(sql.SQL("create table {} " + PATH_CHANGE_TABLE).format(path_table))
-    assist_table = sql.Identifier(f"slice_assist_changes_s{slice_}")
-    cur.execute(sql.SQL("create temp table {} (like marts.assisted_conversions_daily)").format(assist_table))
-    assist_changes(cur, target, 1, path_table, assist_table)
-    cur.execute(sql.SQL("select * from {}").format(assist_table))
-    assist_rows = cur.fetchall()
-    cur.execute(sql.SQL("drop table {}").format(assist_table))
-    return changes, assist_rows
-
-
-def assist_changes(cur, paths: sql.Composable, sign: int, path_target: sql.Composable,
-                   assist_target: sql.Composable) -> None:
-    """Sum the conversions whose path rows are in `paths` for the assist marts, times `sign`.
-
-    The path sums go into the table `path_target`, the assisted-conversion sums into `assist_target`.
-    """
-    cur.execute(sql.SQL(sql_text("assist_changes")).format(
-        paths=paths, path_changes=path_target, assist_changes=assist_target), {"sign": sign})
+    if MAINTAIN_ASSISTS:
+        assist_changes(cur, sql.SQL("select * from {}").format(target), 1)
+    return changes
 
 
 def build_slice_in_session(connect: Callable[[], object], snapshot: str, params: AttributionParams,
-                           slice_: int, slices: int) -> tuple[list[tuple], list[tuple]]:
-    """`build_slice` in a session of its own, on the coordinating run's snapshot; commits."""
+                           slice_: int, slices: int) -> tuple[list[tuple], tuple[list[tuple], IO[bytes]]]:
+    """`build_slice` in a session of its own, on the coordinating run's snapshot; commits.
+
+    Returns the credit changes, and the slice's assist and path sums for `copy_assist_sums_in`.
+    """
     with slice_session(connect, snapshot) as cur:
-        return build_slice(cur, params, slice_, slices)
+        changes = build_slice(cur, params, slice_, slices)
+        return changes, copy_assist_sums_out(cur)
+
+
+def assist_changes(cur, paths: sql.Composable, sign: int, *, materialize: bool = False) -> None:
+    """Add the assist and path sums of the path rows that the select `paths` gives, times `sign`,
+    to the session's attribution_assist_changes and attribution_path_changes (sql/assist_changes.sql).
+
+    The SQL reads the rows as `assist_paths`: a temp view over `paths`, or with `materialize` a
+    temp table of them (a select of index lookups is then run once rather than twice).
+    """
+    kind = "table" if materialize else "view"
+    cur.execute(sql.SQL("create temp {} assist_paths as ").format(sql.SQL(kind)) + paths)
+    cur.execute(SQL("assist_changes"), {"sign": sign})
+    cur.execute(sql.SQL("drop {} assist_paths").format(sql.SQL(kind)))
+
+
+def copy_assist_sums_out(cur) -> tuple[list[tuple], IO[bytes]]:
+    """A slice session's assist sums (a few rows) and path sums (one per path and day: in COPY's
+    binary format, in a file that goes to disk past `SPOOL_BYTES`)."""
+    cur.execute("select * from attribution_assist_changes")
+    assist_rows = cur.fetchall()
+    path_rows = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    try:
+        cur.copy_expert("copy attribution_path_changes to stdout with (format binary)", path_rows)
+        path_rows.seek(0)
+    except BaseException:
+        path_rows.close()
+        raise
+    return assist_rows, path_rows
+
+
+def copy_assist_sums_in(cur, sums: tuple[list[tuple], IO[bytes]]) -> None:
+    """Add a slice session's assist and path sums (`copy_assist_sums_out`) to this run's."""
+    assist_rows, path_rows = sums
+    with path_rows:
+        cur.copy_expert("copy attribution_path_changes from stdin with (format binary)", path_rows)
+    execute_values(cur, "insert into attribution_assist_changes values %s", assist_rows, page_size=5000)
 
 
 @contextmanager
@@ -363,6 +383,9 @@ def slice_session(connect: Callable[[], object], snapshot: str) -> Iterator:
                 " set_config('lock_timeout', %s, true), set_config('synchronous_commit', 'off', true)",
                 (WORK_MEM, LOCK_TIMEOUT),
             )
+            # The conversions a run recomputes, as the paths SQL reads them (empty in a full rebuild).
+            cur.execute("create temp table attribution_affected (conversion_id text) on commit drop")
+            cur.execute(ASSIST_CHANGE_TABLES)
             yield cur
     finally:
         conn.close()
@@ -400,7 +423,7 @@ def recompute_queued(cur, params: AttributionParams, connect: Callable[[], objec
     # The loads fill the queue faster than autovacuum analyses it: with stale statistics the
     # planner takes a day's 150k changed persons for a few hundred and probes them one by one.
     cur.execute("analyze ops.attribution_queue")
-    cur.execute(sql_text("attribution_scope_from_queue"))
+    cur.execute(SQL("attribution_scope_from_queue"))
     conversions = cur.fetchone()[0]
     queue_items = consume_queue(cur)
     dates = recompute_affected(cur, params, connect)
@@ -420,7 +443,7 @@ def recompute_range(
     conversions = 0
     if start_date is not None and end_date is not None and start_date <= end_date:
         cur.execute(
-            sql_text("attribution_scope_from_range"),
+            SQL("attribution_scope_from_range"),
             {"start_date": start_date, "end_date": end_date, "reporting_timezone": params.reporting_timezone},
         )
         conversions = cur.fetchone()[0]
@@ -485,19 +508,8 @@ def create_scope(cur) -> None:
             revenue         numeric          not null,
             credit_rows     bigint           not null
         ) on commit drop;
-        create temp table attribution_assist_changes (
-            date                    date             not null,
-            channel                 text collate "C" not null,
-            conversion_type         text collate "C" not null,
-            last_touch_conversions  bigint           not null,
-            last_touch_value        numeric          not null,
-            first_touch_conversions bigint           not null,
-            first_touch_value       numeric          not null,
-            assisted_conversions    bigint           not null,
-            assisted_value          numeric          not null
-        ) on commit drop;
         """
-        + "create temp table attribution_path_changes " + PATH_CHANGE_TABLE + " on commit drop;"
+        + ASSIST_CHANGE_TABLES
     )
 
 
@@ -524,30 +536,26 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
             pool = ThreadPoolExecutor(max_workers=len(slices) - 1, thread_name_prefix="attribution-slice")
             helpers = [pool.submit(compute_slice_in_session, connect, snapshot, params, ids, s, len(slices))
                        for s in slices[1:]]
+    # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
+    # many rows (it cannot know new conversions have none yet) and scan the whole table.
+    affected_paths = sql.SQL(
+        "select * from marts.attribution_paths where conversion_id = any(array(select conversion_id from attribution_affected))"
+    )
     try:
         if MAINTAIN_ASSISTS:
-            # The assists and paths of the affected conversions as they were, taken away below
-            # when those of their new paths are added.
-            stored_assist_changes(cur, "attribution_paths_removed", -1)
-        changes = sql.SQL(sql_text("attribution_changes"))
-        # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
-        # many rows (it cannot know new conversions have none yet) and scan the whole table.
-        cur.execute(
-            sql.SQL(
-                "with removed as (delete from marts.attribution_paths"
-                " where conversion_id = any(array(select conversion_id from attribution_affected))"
-                " returning " + CHANGE_SOURCE_COLUMNS + ")"
-                " insert into attribution_changes " + CHANGE_COLUMNS + " "
-            ) + changes.format(paths=sql.Identifier("removed")),
-            {"sign": -1},
+            # The assists and paths of the affected conversions as they were, taken away when
+            # those of their new paths are added below.
+            assist_changes(cur, affected_paths, -1, materialize=True)
+        removed = sql.SQL(
+            "removed as (delete from marts.attribution_paths"
+            " where conversion_id = any(array(select conversion_id from attribution_affected)) returning *), "
         )
-        scope = affected_conversions("attribution_affected", *((0, len(slices)) if helpers else ()))
+        cur.execute(credit_changes(sql.Identifier("removed"), before=removed), query_params(params, sign=-1))
+        inserted = sql.SQL("inserted as (insert into marts.attribution_paths ({}) {} returning *), ").format(
+            PATH_COLUMN_LIST, sql.SQL(SQL("attribution_paths")))
         cur.execute(
-            sql.SQL("with inserted as (insert into marts.attribution_paths ({}) ").format(PATH_COLUMN_LIST)
-            + paths_select(scope, sql.Identifier("core", "touchpoints"))
-            + sql.SQL(" returning " + CHANGE_SOURCE_COLUMNS + ") insert into attribution_changes " + CHANGE_COLUMNS + " ")
-            + changes.format(paths=sql.Identifier("inserted")),
-            {**query_params(params, len(slices)), "sign": 1},
+            credit_changes(sql.Identifier("inserted"), before=inserted),
+            query_params(params, len(slices), slice=0 if helpers else None, sign=1),
         )
         for helper in helpers:
             rows, change_rows = helper.result()
@@ -557,30 +565,13 @@ def recompute_affected(cur, params: AttributionParams, connect: Callable[[], obj
                     .format(PATH_COLUMN_LIST).as_string(cur.connection),
                     rows,
                 )
-            execute_values(cur, f"insert into attribution_changes {CHANGE_COLUMNS} values %s", change_rows,
-                           page_size=5000)
+            execute_values(cur, INSERT_CHANGES + sql.SQL("values %s"), change_rows, page_size=5000)
         if MAINTAIN_ASSISTS:
-            stored_assist_changes(cur, "attribution_paths_added", 1)
+            assist_changes(cur, affected_paths, 1, materialize=True)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return update_daily(cur, params, sql.Identifier("attribution_path_changes") if MAINTAIN_ASSISTS else None)
-
-
-def stored_assist_changes(cur, table: str, sign: int) -> None:
-    """Record the assist and path sums of the affected conversions' stored path rows, times `sign`.
-
-    The rows are read once into the temp table `table`, and summed twice from there.
-    """
-    cur.execute(
-        sql.SQL(
-            "create temp table {} on commit drop as select " + ASSIST_SOURCE_COLUMNS + " from marts.attribution_paths"
-            # `= any(array(...))`: one index lookup per conversion (see recompute_affected)
-            " where conversion_id = any(array(select conversion_id from attribution_affected))"
-        ).format(sql.Identifier(table))
-    )
-    assist_changes(cur, sql.Identifier(table), sign, sql.Identifier("attribution_path_changes"),
-                   sql.Identifier("attribution_assist_changes"))
+    return update_daily(cur, params)
 
 
 def compute_slice_in_session(connect: Callable[[], object], snapshot: str, params: AttributionParams,
@@ -593,17 +584,13 @@ def compute_slice_in_session(connect: Callable[[], object], snapshot: str, param
     range run over years of history needs no more memory than a daily one.
     """
     with slice_session(connect, snapshot) as cur:
+        cur.execute("create temp table slice_paths (like marts.attribution_paths) on commit drop")
+        cur.copy_expert("copy attribution_affected (conversion_id) from stdin", io.BytesIO(ids))
         cur.execute(
-            "create temp table slice_affected (conversion_id text) on commit drop;"
-            " create temp table slice_paths (like marts.attribution_paths) on commit drop;"
+            sql.SQL("insert into slice_paths ({}) ").format(PATH_COLUMN_LIST) + sql.SQL(SQL("attribution_paths")),
+            query_params(params, slices, slice=slice_),
         )
-        cur.copy_expert("copy slice_affected (conversion_id) from stdin", io.BytesIO(ids))
-        cur.execute(
-            sql.SQL("insert into slice_paths ({}) ").format(PATH_COLUMN_LIST)
-            + paths_select(affected_conversions("slice_affected", slice_, slices), sql.Identifier("core", "touchpoints")),
-            query_params(params, slices),
-        )
-        cur.execute(sql.SQL(sql_text("attribution_changes")).format(paths=sql.Identifier("slice_paths")), {"sign": 1})
+        cur.execute(credit_changes(sql.Identifier("slice_paths")), query_params(params, sign=1))
         change_rows = cur.fetchall()
         rows = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
         try:
@@ -619,44 +606,28 @@ def compute_slice_in_session(connect: Callable[[], object], snapshot: str, param
         return rows, change_rows
 
 
-def paths_select(conversions: sql.Composable, touchpoints: sql.Composable) -> sql.Composed:
-    """attribution/sql/attribution_paths.sql over these conversions and touchpoints (subqueries or tables)."""
-    return sql.SQL(sql_text("attribution_paths")).format(conversions=conversions, touchpoints=touchpoints)
+def credit_changes(paths: sql.Composable, before: sql.Composable | None = None) -> sql.Composed:
+    """The changes that the path rows `paths` make to the credits: sql/attribution_changes.sql
+    over every model's sums of the rows, taken in one pass.
 
-
-def in_slice_condition(person_key: str, slice_: int, slices: int) -> sql.Composed:
-    """`person_key` (a column reference) is in slice `slice_` of `slices`: as the paths SQL computes it."""
-    return sql.SQL("abs(hashtext({}) %% {}) = {}").format(
-        sql.SQL(person_key), sql.Literal(slices), sql.Literal(slice_))
-
-
-def affected_conversions(table: str, slice_: int | None = None, slices: int | None = None) -> sql.Composed:
-    """The core.conversions rows named in the temp table `table`, or only those of one slice.
-
-    `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
-    many rows (it cannot know how few are named) and scan the whole table.
+    With `before` (CTEs that define `paths`, each ending in a comma) the statement inserts them
+    into attribution_changes; without, `paths` is a table and the statement selects them.
     """
-    in_slice = sql.SQL("")
-    if slice_ is not None:
-        in_slice = sql.SQL(" and ") + in_slice_condition("c.person_key", slice_, slices)
-    return sql.SQL(
-        "(select c.* from core.conversions c where c.conversion_id = any(array(select conversion_id from {})){})"
-    ).format(sql.Identifier(table), in_slice)
+    if before is None:
+        return sql.SQL("with credit_sums as ({}) ").format(models.credit_sums(paths)) + sql.SQL(SQL("attribution_changes"))
+    return (sql.SQL("with {}credit_sums as ({}) ").format(before, models.credit_sums(paths))
+            + INSERT_CHANGES + sql.SQL(SQL("attribution_changes")))
 
 
-def update_daily(cur, params: AttributionParams, path_changes: sql.Composable | None = None) -> int:
-    """Apply the recorded changes and spend days to the daily marts; returns the number of days.
-
-    `path_changes` holds the run's path sums (attribution_path_changes, or a full rebuild's
-    slice tables); without it the assist marts are left alone (MAINTAIN_ASSISTS off).
-    """
+def update_daily(cur, params: AttributionParams) -> int:
+    """Apply the recorded changes and spend days to the daily marts; returns the number of days."""
     cur.execute("analyze attribution_changes")
-    cur.execute(sql_text("channel_attribution_daily"), query_params(params))
-    cur.execute(sql_text("roas_daily"), query_params(params))
-    if path_changes is not None:
-        cur.execute(sql_text("funnel_daily"), query_params(params))
-        cur.execute(sql_text("assisted_conversions_daily"))
-        cur.execute(sql.SQL(sql_text("conversion_paths_daily")).format(changes=path_changes))
+    cur.execute(SQL("channel_attribution_daily"), query_params(params))
+    cur.execute(SQL("roas_daily"), query_params(params))
+    if MAINTAIN_ASSISTS:
+        cur.execute(SQL("funnel_daily"), query_params(params))
+        cur.execute(SQL("assisted_conversions_daily"))
+        cur.execute(SQL("conversion_paths_daily"))
     cur.execute(
         "select count(*) from (select date from attribution_changes union select date from attribution_spend_dates) d"
     )
@@ -688,11 +659,11 @@ def save_state(cur, params: AttributionParams, run_id: int) -> None:
     """Record the parameters the marts now hold results for."""
     cur.execute(
         """
-        insert into ops.attribution_state (singleton, params, params_digest, run_id, built_at)
-        values (true, %s, %s, %s, now())
+        insert into ops.attribution_state (singleton, params, params_digest, models_digest, run_id, built_at)
+        values (true, %s, %s, %s, %s, now())
         on conflict (singleton) do update
             set params = excluded.params, params_digest = excluded.params_digest,
-                run_id = excluded.run_id, built_at = excluded.built_at
+                models_digest = excluded.models_digest, run_id = excluded.run_id, built_at = excluded.built_at
         """,
-        (params.as_json(), params.digest, run_id),
+        (params.as_json(), params.digest, models.models_digest(), run_id),
     )

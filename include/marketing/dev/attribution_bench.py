@@ -11,16 +11,16 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import marketing.attribution.run as attribution_run
 from marketing.attribution import run_attribution
 from marketing.config import AttributionParams
 from marketing.dev.databases import drop_database, scratch_database
 from marketing.migrate import upgrade
+from marketing.sqlfiles import SqlFiles
 from marketing.warehouse import connect
 
-SQL = (Path(__file__).resolve().parent / "sql" / "synthetic_day.sql").read_text()
+SQL = SqlFiles(__file__)
 FIRST_DAY = "2026-01-01"
 
 
@@ -29,7 +29,7 @@ def add_days(conn, first: int, count: int, *, touchpoints: int, conversions: int
     """Insert `count` synthetic days (day numbers from `first`) into core; optionally queue them."""
     with conn.cursor() as cur:
         for day in range(first, first + count):
-            cur.execute(SQL, {"first_day": FIRST_DAY, "day": day, "touchpoints": touchpoints,
+            cur.execute(SQL("synthetic_day"), {"first_day": FIRST_DAY, "day": day, "touchpoints": touchpoints,
                               "conversions": conversions, "persons": persons, "queue": queue})
     conn.commit()
     # As the ingest does after its loads (marketing.pipeline.vacuum_core).

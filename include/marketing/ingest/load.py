@@ -13,13 +13,13 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 
 from airflow.sdk import ObjectStoragePath
 from psycopg2 import sql
 
 from marketing.config import Settings
+from marketing.sqlfiles import SqlFiles
+from marketing.warehouse import INGEST_LOCK
 from marketing.ingest.channels import ChannelClassifier
 from marketing.ingest.parse import (
     FEED_RULES,
@@ -35,8 +35,7 @@ from marketing.ingest.parse import (
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
-INGEST_LOCK = "marketing.ingest"  # advisory lock: one writer of core at a time
+SQL = SqlFiles(__file__)
 EXTENSIONS = {
     "touchpoints": (".jsonl", ".jsonl.gz"),
     "conversions": (".jsonl", ".jsonl.gz"),
@@ -50,12 +49,6 @@ CHANGES = {
     "ad_spend": ("ad_spend",),
     "fx_rates": ("fx_rates", "conversions", "ad_spend"),
 }
-
-
-@cache
-def sql_text(name: str) -> str:
-    """The text of `ingest/sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 @dataclass(frozen=True)
@@ -281,17 +274,11 @@ def commit_file(conn, parsed: ParsedFile, settings: Settings) -> FileResult:
         }
         if restated:
             result.status = "restated" if result.status == "loaded" else result.status
-            cur.execute(sql_text(f"{feed.name}_restate"), params)
+            cur.execute(SQL(f"{feed.name}_restate"), params)
         if parsed.rows:
             if feed.name in ("touchpoints", "conversions"):
-                id_column = "event_id" if feed.name == "touchpoints" else "conversion_id"
-                cur.execute(
-                    sql.SQL(sql_text("identities")).format(
-                        raw_table=sql.Identifier("raw", feed.name), id_column=sql.Identifier(id_column)
-                    ),
-                    params,
-                )
-            cur.execute(sql_text(feed.name), params)
+                cur.execute(SQL("identities"), {**params, "feed": feed.name})
+            cur.execute(SQL(feed.name), params)
         if parsed.rows or restated:
             result.changed = list(CHANGES[feed.name])
     log.info(

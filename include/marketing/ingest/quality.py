@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-
 from marketing.config import Settings
+from marketing.sqlfiles import SqlFiles
 
-SQL_DIR = Path(__file__).resolve().parent / "sql" / "quality"
+SQL = SqlFiles(__file__, "sql/quality")
 
 
 class QualityCheckFailed(Exception):
@@ -27,11 +25,6 @@ class CheckResult:
     detail: str
 
 
-@cache
-def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
-
-
 def _files(rows: Sequence[tuple], describe) -> str:
     return "; ".join(describe(row) for row in rows)
 
@@ -41,15 +34,15 @@ def run_checks(conn, settings: Settings, file_ids: Sequence[int]) -> list[CheckR
     params = {"file_ids": list(file_ids), "max_future_seconds": settings.max_future_hours * 3600}
     results = []
     with conn.cursor() as cur:
-        cur.execute(_sql("null_keys"), params)
+        cur.execute(SQL("null_keys"), params)
         rows = cur.fetchall()
         results.append(CheckResult("no_null_keys", not rows, _files(rows, lambda r: f"{r[0]} ({r[1]} rows)")))
 
-        cur.execute(_sql("duplicate_ids"), params)
+        cur.execute(SQL("duplicate_ids"), params)
         rows = cur.fetchall()
         results.append(CheckResult("no_duplicate_ids", not rows, _files(rows, lambda r: f"{r[0]} ({r[1]} ids)")))
 
-        cur.execute(_sql("quarantine_rate"), params)
+        cur.execute(SQL("quarantine_rate"), params)
         rows = cur.fetchall()
         run_rate = rows[0][3] if rows else 0.0
         results.append(
@@ -61,7 +54,7 @@ def run_checks(conn, settings: Settings, file_ids: Sequence[int]) -> list[CheckR
             )
         )
 
-        cur.execute(_sql("future_timestamps"), params)
+        cur.execute(SQL("future_timestamps"), params)
         rows = cur.fetchall()
         results.append(
             CheckResult(

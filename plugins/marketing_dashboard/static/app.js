@@ -27,14 +27,6 @@ const CHANNEL_COLOURS = {
   "Unattributed": "#525252",
 };
 const EXTRA_COLOURS = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354"];
-const MODEL_LABELS = {
-  first_touch: "First touch",
-  last_touch: "Last touch",
-  last_non_direct: "Last non-direct",
-  linear: "Linear",
-  time_decay: "Time decay",
-  position_based: "Position based",
-};
 
 const state = { options: null, charts: {}, campaigns: [], sort: { key: "spend", dir: "desc" } };
 const $ = (id) => document.getElementById(id);
@@ -61,7 +53,7 @@ function moneyShort(value) {
 }
 const ratio = (value) => (value === null || value === undefined ? "–" : `${value.toFixed(2)}×`);
 const count = (value) => new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 }).format(value);
-const modelLabel = (model) => MODEL_LABELS[model] || model;
+const modelLabel = (model) => state.options.model_labels[model] || model;  // from the registry of models
 function dayLabel(iso) {
   return new Date(`${iso}T00:00:00Z`).toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
 }
@@ -512,7 +504,7 @@ async function refresh() {
       || totals.get(b).revenue - totals.get(a).revenue || a.localeCompare(b));
     const paid = channels.filter((c) => totals.get(c).spend > 0);
     const range = `${f.start} to ${f.end}`;
-    const which = f.compare ? "all six models" : modelLabel(f.model);
+    const which = f.compare ? `all ${state.options.models.length} models` : modelLabel(f.model);
     $("channels-title").textContent = `ROAS and attributed revenue by channel, ${range} (${which})`;
     $("channels-note").textContent = "ROAS = attributed revenue ÷ spend over the whole period; channels without spend have no ROAS.";
     drawByChannel("roas-chart", byChannel.rows, byChannel.models, paid, "roas",

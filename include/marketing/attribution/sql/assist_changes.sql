@@ -1,11 +1,12 @@
--- The assist and path sums of the conversions whose path rows are in {paths}
--- (marts.attribution_paths, or part of it), times %(sign)s (1: rows added, -1: rows removed),
--- written into two tables that the daily marts add up (docs/assists.md):
--- - {path_changes}, by (date, conversion_type, path, path_length): a conversion's path is the
+-- The assist and path sums of the conversions whose path rows are in assist_paths (a temp view
+-- or table over marts.attribution_paths, or part of it: marketing.attribution.run.assist_changes),
+-- times %(sign)s (1: rows added, -1: rows removed), added to two temp tables that the daily marts
+-- add up (docs/assists.md):
+-- - attribution_path_changes, by (date, conversion_type, path, path_length): a conversion's path is the
 --   channels of its touches in order joined by ' > ', a run of one channel written once with
 --   its count ('Paid Search ×2 > Email'); path_length its touches; days_to_conversion the whole
 --   days from its first touch to it (elapsed time, whatever the time zone);
--- - {assist_changes}, by (date, channel, conversion_type): the channel of the last touch closes
+-- - attribution_assist_changes, by (date, channel, conversion_type): the channel of the last touch closes
 --   the conversion (one last-touch conversion), that of the first touch opens it (one
 --   first-touch conversion), and a channel with a touch before the last one assists it (one
 --   assisted conversion, however many of its touches come before); each with its revenue.
@@ -24,7 +25,7 @@ with positions as (
         path_length,
         lag(channel) over by_touch as previous_channel,
         array_agg(channel) over (by_touch rows between unbounded preceding and 1 preceding) as channels_before
-    from {paths}
+    from assist_paths
     where path_length > 1
     -- A path's rows are written in conversion time order, so this sort finds them nearly in order.
     window by_touch as (partition by conversion_occurred_at, conversion_id order by touch_position)
@@ -51,7 +52,7 @@ single_touch as materialized (
         case when touchpoint_event_id is null then 0 else 1 end as path_length,
         coalesce(floor(date_part('epoch', conversion_occurred_at - touch_occurred_at) / 86400), 0)::bigint
             as days_to_conversion
-    from {paths}
+    from assist_paths
     where path_length = 1
 ),
 
@@ -91,7 +92,7 @@ conversion_channels as (
 ),
 
 path_sums as (
-    insert into {path_changes} (date, conversion_type, path, path_length, conversions, revenue, days_to_conversion)
+    insert into attribution_path_changes (date, conversion_type, path, path_length, conversions, revenue, days_to_conversion)
     select
         conversion_date,
         conversion_type,
@@ -106,7 +107,7 @@ path_sums as (
 ),
 
 assist_sums as (
-    insert into {assist_changes} (
+    insert into attribution_assist_changes (
         date, channel, conversion_type, last_touch_conversions, last_touch_value,
         first_touch_conversions, first_touch_value, assisted_conversions, assisted_value
     )

@@ -1,27 +1,36 @@
--- The path rows of every conversion in {conversions} (attribution.md): one row per eligible
--- touch from {touchpoints} with what each of the six models gives it, or one row with no touch
--- for a conversion without any (every model credits it 1: n = 1, position 1, weight 1).
--- {conversions} and {touchpoints} are core's tables, or the part of them a run recomputes.
--- Event ids compare byte-wise (collate "C"), so the tie-break of equal timestamps is the same on
--- every server. A select: the caller inserts its rows.
+-- The path rows of a set of conversions (docs/attribution.md): one row per eligible touch with
+-- what the path-wide rules give it (the last non-direct touch, the time-decay and position
+-- shares; sql/models/ has each model's credit of a row), or one row with no touch for a
+-- conversion without any (every model credits it 1: n = 1, position 1, weight 1).
+-- Which conversions: every one (%(all_conversions)s) or those in the temp table
+-- attribution_affected; and of those, the slice %(slice)s of %(slice_count)s (null: every slice).
+-- A full rebuild's slice also reads only its slice of the touchpoints (a person's touches are
+-- in the slice of the person). Event ids compare byte-wise (collate "C"), so the tie-break of
+-- equal timestamps is the same on every server. A select: the caller inserts its rows.
 with conversions_attributed as (
     select
         c.conversion_id,
         c.occurred_at,
         c.occurred_at - make_interval(hours => 24 * %(lookback_days)s) as lookback_start,
         (c.occurred_at at time zone %(reporting_timezone)s)::date as conversion_date,
-        abs(hashtext(c.person_key) %% %(slices)s) as slice,
+        abs(mod(hashtext(c.person_key), %(slice_count)s)) as slice,
         c.person_key,
         c.conversion_type,
         c.revenue
-    from {conversions} c
-    where cardinality(%(conversion_types)s::text[]) = 0
-       or c.conversion_type = any(%(conversion_types)s::text[])
+    from core.conversions c
+    where (cardinality(%(conversion_types)s::text[]) = 0
+           or c.conversion_type = any(%(conversion_types)s::text[]))
+      -- `= any(array(...))`: one index lookup per conversion. With a join the planner may
+      -- expect many rows (it cannot know how few are named) and scan the whole table.
+      and (%(all_conversions)s
+           or c.conversion_id = any(array(select conversion_id from attribution_affected)))
+      and (%(slice)s::integer is null
+           or abs(mod(hashtext(c.person_key), %(slice_count)s)) = %(slice)s::integer)
 ),
 
 -- Each conversion with its eligible touches (the left join keeps one without any), and each
 -- touch's time-decay weight r = 2^(−(T − t)/H). The weights are normalised by their sum below;
--- when the lookback spans more than 1000 half-lives a weight could underflow, and the shares
+-- when the lookback spans more than %(max_half_lives)s half-lives a weight could underflow, and the shares
 -- are taken relative to the path's last touch instead (decay_from_conversion is false).
 touches as (
     select
@@ -41,10 +50,12 @@ touches as (
                                         / (%(half_life_days)s::double precision * 86400.0))
         end as decay
     from conversions_attributed c
-    left join {touchpoints} t
+    left join core.touchpoints t
         on t.person_key = c.person_key
         and t.occurred_at >= c.lookback_start
         and t.occurred_at <= c.occurred_at
+        and (not %(all_conversions)s or %(slice)s::integer is null
+             or abs(mod(hashtext(t.person_key), %(slice_count)s)) = %(slice)s::integer)
 ),
 
 -- Two passes over each path, in the order of its touches (one sort serves both):
@@ -76,9 +87,9 @@ paths as (
 )
 
 -- - last_non_direct: the last touch not in the direct set; when all are direct, the last touch.
--- - time_decay: r / Σ r. Relative to the last touch L (only for a lookback of more than 1000
---   half-lives): 2^(−(L − t)/H) over the same sum, a touch more than 1000 half-lives older than
---   L weighing 0 (2^-1000 ≈ 1e-301; power() fails on an underflow).
+-- - time_decay: r / Σ r. Relative to the last touch L (only for a lookback of more than
+--   %(max_half_lives)s half-lives): 2^(−(L − t)/H) over the same sum, a touch more than that
+--   older than L weighing 0 (2^-1000 ≈ 1e-301; power() fails on an underflow).
 -- - position_based: (first, middle, last) weights; n = 2 splits the middle weight in halves.
 select
     slice,
@@ -101,8 +112,8 @@ select
         when event_id is null then 1
         when %(decay_from_conversion)s then decay / decay_sum
         else own.weight / (
-            select sum(case when age.half_lives > 1000 then 0 else power(2::double precision, -age.half_lives) end)
-            from {touchpoints} t
+            select sum(case when age.half_lives > %(max_half_lives)s then 0 else power(2::double precision, -age.half_lives) end)
+            from core.touchpoints t
             cross join lateral (
                 select date_part('epoch', paths.last_touch_at - t.occurred_at)
                     / (%(half_life_days)s::double precision * 86400.0) as half_lives
@@ -124,7 +135,7 @@ from paths
 cross join lateral (
     select case
         when %(decay_from_conversion)s or event_id is null then null
-        when date_part('epoch', last_touch_at - touch_occurred_at) / (%(half_life_days)s::double precision * 86400.0) > 1000 then 0
+        when date_part('epoch', last_touch_at - touch_occurred_at) / (%(half_life_days)s::double precision * 86400.0) > %(max_half_lives)s then 0
         else power(2::double precision, -date_part('epoch', last_touch_at - touch_occurred_at)
                                          / (%(half_life_days)s::double precision * 86400.0))
     end as weight

@@ -1,6 +1,6 @@
--- Add the path changes in {changes} (conversion sums by path, removed ones negated) to the
--- (date, conversion_type, path, path_length) rows; a row left with no conversion behind it goes.
--- {changes} is this run's attribution_path_changes, or the slices' tables of a full rebuild.
+-- Add this run's path changes (attribution_path_changes: the conversion sums by path it removed,
+-- negated, and those it inserted) to the (date, conversion_type, path, path_length) rows; a row
+-- left with no conversion behind it goes. Only the grains the run touched are written.
 with changes as (
     select
         date,
@@ -10,7 +10,7 @@ with changes as (
         sum(conversions) as conversions,
         sum(revenue) as revenue,
         sum(days_to_conversion) as days_to_conversion
-    from {changes}
+    from attribution_path_changes
     group by date, conversion_type, path, path_length
 )
 
@@ -26,5 +26,5 @@ on conflict (date, conversion_type, path, path_length) do update
         days_to_conversion = d.days_to_conversion + excluded.days_to_conversion;
 
 delete from marts.conversion_paths_daily d
-using (select distinct date from {changes}) c
+using (select distinct date from attribution_path_changes) c
 where d.date = c.date and d.conversions = 0;

@@ -11,7 +11,7 @@
 -- and cpa are generated columns; period ROAS is Σ attributed_revenue / Σ spend.
 create temp table roas_daily_touched on commit drop as
 with models (model) as (
-    values ('first_touch'), ('last_touch'), ('last_non_direct'), ('linear'), ('time_decay'), ('position_based')
+    select unnest(%(models)s::text[])  -- marketing.attribution.models.MODELS
 ),
 
 spend_restated as (

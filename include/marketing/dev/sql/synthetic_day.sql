@@ -11,10 +11,10 @@ touches as (
     select
         'd' || %(day)s || '-t' || g as event_id,
         %(first_day)s::timestamptz + make_interval(days => %(day)s)
-            + make_interval(secs => abs(hashint8(g * 7 + %(day)s)) %% 86400) as occurred_at,
-        'u:' || abs(hashint8(g * 13 + %(day)s * 1000003)) %% %(persons)s as person_key,
-        abs(hashint8(g * 17 + %(day)s)) %% 10 as channel_n,
-        'campaign-' || abs(hashint8(g * 19 + %(day)s)) %% 4 as campaign
+            + make_interval(secs => mod(abs(hashint8(g * 7 + %(day)s)), 86400)) as occurred_at,
+        'u:' || mod(abs(hashint8(g * 13 + %(day)s * 1000003)), %(persons)s) as person_key,
+        mod(abs(hashint8(g * 17 + %(day)s)), 10) as channel_n,
+        'campaign-' || mod(abs(hashint8(g * 19 + %(day)s)), 4) as campaign
     from generate_series(1, %(touchpoints)s) as g
 ),
 inserted_touches as (
@@ -31,11 +31,11 @@ conversions as (
     select
         'd' || %(day)s || '-c' || g,
         %(first_day)s::timestamptz + make_interval(days => %(day)s)
-            + make_interval(secs => abs(hashint8(g * 23 + %(day)s)) %% 86400),
-        'u:' || abs(hashint8(g * 29 + %(day)s * 1000033)) %% %(persons)s,
+            + make_interval(secs => mod(abs(hashint8(g * 23 + %(day)s)), 86400)),
+        'u:' || mod(abs(hashint8(g * 29 + %(day)s * 1000033)), %(persons)s),
         null, 'purchase', rev, rev, 'USD', 1, 0, 0
     from generate_series(1, %(conversions)s) as g,
-        lateral (select (5 + abs(hashint8(g * 31 + %(day)s)) %% 20000 / 100.0)::numeric as rev) as r
+        lateral (select (5 + mod(abs(hashint8(g * 31 + %(day)s)), 20000) / 100.0)::numeric as rev) as r
     returning conversion_id
 ),
 spend as (

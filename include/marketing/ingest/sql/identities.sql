@@ -1,12 +1,20 @@
--- Identity links carried by one file version (contract: People). For each anonymous_id the
--- earliest event that carried both ids wins; ties are broken by the event's id.
--- {raw_table} and {id_column} are filled in with quoted identifiers.
+-- Identity links carried by one file version of %(feed)s, touchpoints or conversions (docs/contract.md,
+-- "People"). For each anonymous_id the earliest event that carried both ids wins; ties are broken
+-- by the event's id. The branch of the other feed is dropped when the statement is planned.
 create temp table links on commit drop as
 select distinct on (anonymous_id)
-    anonymous_id, user_id, occurred_at as linked_at, {id_column} as link_event
-from {raw_table}
-where file_id = %(file_id)s and anonymous_id is not null and user_id is not null
-order by anonymous_id, occurred_at, {id_column};
+    anonymous_id, user_id, occurred_at as linked_at, link_event
+from (
+    select anonymous_id, user_id, occurred_at, event_id as link_event
+    from raw.touchpoints
+    where %(feed)s = 'touchpoints' and file_id = %(file_id)s
+    union all
+    select anonymous_id, user_id, occurred_at, conversion_id
+    from raw.conversions
+    where %(feed)s = 'conversions' and file_id = %(file_id)s
+) as events
+where anonymous_id is not null and user_id is not null
+order by anonymous_id, occurred_at, link_event;
 
 -- The file's rows are too new for the table statistics: without real counts the planner
 -- picks nested loops that grow with the square of the file.
