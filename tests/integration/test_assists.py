@@ -497,3 +497,21 @@ def test_sample_data_shows_a_narrowing_funnel_and_upper_funnel_channels_that_ass
     assert steps["view_item"] > steps["add_to_cart"] > steps["begin_checkout"] > steps["purchase"] > 0
     assert query(db, "select count(*) from core.conversions where conversion_type in"
                      " ('view_item', 'add_to_cart', 'begin_checkout') and revenue <> 0") == [(0,)]
+
+
+def test_the_report_prints_roas_of_final_types_then_assists_and_the_funnel(db, warehouse_url):
+    from marketing.reporting.report import roas_by_model
+
+    insert(db, touches=[("e1", T0 - 2 * DAY, "Email"), ("p1", T0 - DAY, "Paid Search")], conversions=[
+        dict(conversion_id="v1", occurred_at=T0, conversion_type="view_item"),
+        dict(conversion_id="b1", occurred_at=T0 + HOUR, revenue=50)],
+        spend=[dict(day=DAY0, channel="Paid Search", campaign="brand", amount=25)])
+    attribute(db)
+    text = roas_by_model(warehouse_url, Settings.from_env({}))
+    assert "conversions and revenue of purchase (FINAL_CONVERSION_TYPES)" in text
+    lines = text.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("Assisted conversions by channel")))
+    # Paid Search closed the purchase (ratio 0); Email assisted it (no last touch: no ratio).
+    assert sorted(line.split() for line in lines[start + 3:start + 5]) == [
+        ["Email", "0", "0.00", "1", "50.00"], ["Paid", "Search", "1", "50.00", "0", "0.00", "0.00"]]
+    assert any(line.startswith("Funnel by channel under last_non_direct") for line in lines)
