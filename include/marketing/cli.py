@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in airflow_env(settings, url).items():
             print(f"export {key}={json.dumps(value)}")
     elif args.command == "migrate":
-        from marketing.migrate import upgrade
+        from marketing.pipeline import migrate_warehouse
 
-        print(f"warehouse at revision {upgrade(url)}")
+        print(f"warehouse at revision {migrate_warehouse(url, settings)}")
     elif args.command == "run":
         from marketing.dev.in_process import run_dags
 

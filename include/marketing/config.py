@@ -35,7 +35,8 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("ATTRIBUTION_CONVERSION_TYPES", "(empty: all)", "Comma-separated conversion types that are attributed."),
     ("FINAL_CONVERSION_TYPES", "`purchase`", "Comma-separated final conversion types: `marts.roas_daily` counts attributed conversions and revenue of these only (CPA is cost per purchase); every other type is a micro-conversion."),
     ("FUNNEL_STEPS", "`view_item,add_to_cart,begin_checkout,purchase`", "Comma-separated conversion types, in order, that make the steps of `marts.funnel_daily`."),
-    ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` with the read-only role)", "URL the dashboard reads the marts with; should be a read-only role."),
+    ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` as `marketing_reader`)", "URL the dashboard reads the marts with. Unset: the warehouse's server and database, logged in as the role `marketing_reader` that the migrations create, with `DASHBOARD_WAREHOUSE_PASSWORD`. The dashboard refuses a login that can write."),
+    ("DASHBOARD_WAREHOUSE_PASSWORD", "(unset: no password)", "Password of the dashboard's login `marketing_reader`; every `migrate` sets it. Unset: the role has no password and can log in only where the server trusts the connection (the embedded warehouse's socket)."),
 ]
 
 
@@ -96,6 +97,7 @@ class Settings:
     channel_rules_file: Path | None = None
     attribution: AttributionParams = field(default_factory=AttributionParams)
     dashboard_warehouse_url: str | None = None
+    dashboard_warehouse_password: str | None = field(default=None, repr=False)  # a secret: never in logs
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -131,6 +133,7 @@ class Settings:
                 channel_rules_file=Path(get("CHANNEL_RULES_FILE")) if get("CHANNEL_RULES_FILE") else None,
                 attribution=attribution,
                 dashboard_warehouse_url=get("DASHBOARD_WAREHOUSE_URL") or None,
+                dashboard_warehouse_password=get("DASHBOARD_WAREHOUSE_PASSWORD") or None,
             )
         except ValueError as exc:
             raise ValueError(f"invalid setting: {exc}") from exc

@@ -44,9 +44,10 @@ def _classifier(settings: Settings) -> ChannelClassifier:
     return classifier_for(settings)
 
 
-def migrate_warehouse(url: str) -> str:
-    """Apply pending schema migrations; returns the revision reached."""
-    return migrate.upgrade(url)
+def migrate_warehouse(url: str, settings: Settings | None = None) -> str:
+    """Apply pending schema migrations (and the dashboard login's password); returns the revision reached."""
+    settings = settings or Settings.from_env()
+    return migrate.upgrade(url, reader_password=settings.dashboard_warehouse_password)
 
 
 def discover(url: str, settings: Settings) -> list[dict]:

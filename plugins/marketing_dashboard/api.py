@@ -22,7 +22,7 @@ from marketing.attribution.models import LABELS, MODELS
 from marketing.config import Settings
 from marketing_dashboard import params
 from marketing_dashboard.params import Period
-from marketing_dashboard.queries import REPORTING_SQL, SQL, reader
+from marketing_dashboard.queries import REPORTING_SQL, SQL, LoginCanWrite, reader
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,27 @@ app = FastAPI(
     redoc_url=None,
     openapi_url=None,
 )
+
+# Sent with every answer, refusals included. The page loads only its own files (no inline script
+# or style, no CDN), is framed only by Airflow's UI on the same origin (the "Marketing" entry),
+# and no file is ever taken for another type than the one it is served as.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+    ),
+    "X-Frame-Options": "SAMEORIGIN",  # frame-ancestors for browsers that predate CSP 2
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@app.middleware("http")
+async def security_headers(request: Request, call_next):
+    response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
 
 PeriodDep = Annotated[Period, Depends(params.period)]
 ModelDep = Annotated[str, Depends(params.model)]
@@ -57,6 +78,13 @@ def warehouse_error(request: Request, exc: psycopg2.Error) -> JSONResponse:
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         content={"detail": f"the warehouse could not be read: {reason}"},
     )
+
+
+@app.exception_handler(LoginCanWrite)
+def login_can_write(request: Request, exc: LoginCanWrite) -> JSONResponse:
+    """The configured login could write: nothing is read with it (503, and what to change)."""
+    log.error("marketing dashboard: %s", exc)
+    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, content={"detail": str(exc)})
 
 
 @app.get("/", include_in_schema=False)

@@ -1,4 +1,4 @@
-"""The dashboard's reads of the warehouse: one SQL file per query, run read-only as the reader role.
+"""The dashboard's reads of the warehouse: one SQL file per query, run by a login that can only read.
 
 The queries the text report shows too are `marketing.reporting.SQL` (`REPORTING_SQL`); those of the
 page alone are in `sql/` here (`SQL`).
@@ -16,13 +16,12 @@ import psycopg2
 import psycopg2.extras
 
 from marketing.config import Settings
-from marketing.readonly import READER_ROLE, ensure_reader_role, reader_options
+from marketing.readonly import HOW_TO, reader_options, reader_url
 from marketing.reporting import SQL as REPORTING_SQL
 from marketing.sqlfiles import SqlFiles
-from marketing.warehouse import connection, libpq_dsn, resolve_url
 
 SQL = SqlFiles(__file__)
-__all__ = ["REPORTING_SQL", "SQL", "Reader", "reader", "reset_reader"]
+__all__ = ["REPORTING_SQL", "SQL", "LoginCanWrite", "Reader", "reader", "reset_reader"]
 
 
 def _json_value(value):
@@ -33,18 +32,32 @@ def _json_value(value):
     return value
 
 
+class LoginCanWrite(RuntimeError):
+    """The dashboard's warehouse login could change the warehouse; it is not used."""
+
+
 @dataclass(frozen=True)
 class Reader:
-    """Runs the dashboard's queries on `dsn` in read-only sessions (as `role`, when given)."""
+    """Runs the dashboard's queries on `dsn`, whose login may only read."""
 
     dsn: str
-    role: str | None = None
+
+    def connect(self) -> psycopg2.extensions.connection:
+        """A session as the dashboard opens it: the reader's login, read-only by default."""
+        return psycopg2.connect(self.dsn, options=reader_options(), application_name="marketing_dashboard")
+
+    def check_read_only(self) -> None:
+        """Raise LoginCanWrite when the login, or a role it may SET ROLE to, can write."""
+        if writers := self.rows(SQL("login_can_write")):
+            reasons = "; ".join(f"{r['role']} {r['reason']}" for r in writers)
+            raise LoginCanWrite(f"the dashboard's warehouse login can write ({reasons}), so it is not used: "
+                                f"set DASHBOARD_WAREHOUSE_URL to a login that can only read ({HOW_TO})")
 
     def rows(self, query: str, params: dict | None = None) -> list[dict]:
         """The rows of `query` (the text of a SQL file) with `params` bound, as JSON-ready dicts."""
         # A connection per request: a dashboard makes a few requests a minute, and nothing
         # can leak from one session into the next.
-        conn = psycopg2.connect(self.dsn, options=reader_options(self.role), application_name="marketing_dashboard")
+        conn = self.connect()
         with closing(conn), conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
             cur.execute(query, params or {})
             rows = cur.fetchall()
@@ -61,22 +74,17 @@ _reader: Reader | None = None
 
 
 def reader(settings: Settings | None = None) -> Reader:
-    """The process's Reader: `DASHBOARD_WAREHOUSE_URL` as given, else the warehouse as the reader role.
+    """The process's Reader: `DASHBOARD_WAREHOUSE_URL`, else the warehouse as `marketing_reader`.
 
-    Without `DASHBOARD_WAREHOUSE_URL` the role is created or refreshed once per process with
-    the warehouse's own URL, which is then only used with `-c role=marketing_reader`.
+    The login is checked once per process before it is used: one that can write is refused
+    (LoginCanWrite) on every request until the settings change.
     """
     global _reader
     with _lock:
         if _reader is None:
-            settings = settings or Settings.from_env()
-            if settings.dashboard_warehouse_url:
-                _reader = Reader(libpq_dsn(settings.dashboard_warehouse_url))
-            else:
-                url = resolve_url(settings)
-                with connection(url) as conn:
-                    ensure_reader_role(conn, READER_ROLE)
-                _reader = Reader(libpq_dsn(url), READER_ROLE)
+            candidate = Reader(reader_url(settings or Settings.from_env()))
+            candidate.check_read_only()
+            _reader = candidate
         return _reader
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import uuid
 from datetime import date, datetime, timezone
 
 import airflow  # noqa: F401 - puts the plugins folder on sys.path, as in the API server
@@ -14,9 +15,10 @@ import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
+from marketing import readonly
 from marketing.attribution.models import MODELS
 from marketing.config import Settings
-from marketing.readonly import READER_ROLE, reader_options
+from marketing.readonly import READER_ROLE
 from marketing_dashboard import queries
 
 pytestmark = [
@@ -218,6 +220,23 @@ def test_no_unauthenticated_api_docs(anonymous, path):
                                   "/marketing/static/nothing.js"])
 def test_static_files_stay_inside_the_static_folder(client, path):
     assert client.get(path).status_code == 404
+
+
+# ---- browser security headers -----------------------------------------------------------
+
+@pytest.mark.parametrize("path", EVERY_PATH)
+def test_every_answer_forbids_foreign_framing_sniffing_and_foreign_content(client, marts, anonymous, path):
+    served, refused = client.get(path), TestClient(anonymous.app).get(path)
+    assert (served.status_code, refused.status_code) == (200, 401)
+    for response in (served, refused):
+        headers = response.headers
+        policy = dict(part.strip().split(" ", 1) for part in headers["content-security-policy"].split(";"))
+        assert policy["frame-ancestors"] == "'self'"
+        assert policy["default-src"] == "'none'"
+        for directive in ("script-src", "style-src", "connect-src", "img-src"):
+            assert policy[directive] == "'self'", directive  # no inline code, no other origin
+        assert headers["x-frame-options"] == "SAMEORIGIN"
+        assert headers["x-content-type-options"] == "nosniff"
 
 
 # ---- parameters ------------------------------------------------------------------------
@@ -464,23 +483,43 @@ def test_options_name_the_final_types_funnel_steps_and_types_in_the_marts(client
     assert body["conversion_types"] == ["purchase", "view_item"]
 
 
-# ---- the read-only reader --------------------------------------------------------------
+# ---- the read-only login ---------------------------------------------------------------
 
-def test_the_dashboard_reads_as_the_read_only_role(anonymous, marts):
-    reader = queries.reader()
-    assert reader.role == READER_ROLE
-    conn = psycopg2.connect(reader.dsn, options=reader_options(reader.role))
+# What a session may try in order to get more than it logged in with.
+ESCALATIONS = (
+    "set role none",
+    "reset role",
+    "set session authorization default",
+    "reset session authorization",
+    "set session characteristics as transaction read write",
+    "set default_transaction_read_only = off",
+    "set transaction read write",
+)
+WRITES = (
+    ("insert into marts.roas_daily (date, model, channel, spend, attributed_conversions, attributed_revenue,"
+     " spend_rows, credit_rows) values ('2026-01-01', 'linear', 'planted', 1, 1, 1, 1, 1)"),
+    "update marts.roas_daily set spend = 0",
+    "delete from ops.quarantine",
+    "truncate marts.roas_daily",
+    "update core.conversions set revenue = 0",
+    "create table marts.planted (x int)",
+    "create table public.planted (x int)",
+    "create schema planted",
+    "create role planted",
+    "alter role marketing_reader superuser",
+    "grant postgres to marketing_reader",
+)
+
+
+def test_the_dashboard_logs_in_as_the_reader_role_with_read_access_only(warehouse, marts):
+    conn = queries.reader().connect()
     try:
         with conn.cursor() as cur:
-            cur.execute("select current_user, current_setting('transaction_read_only')")
-            assert cur.fetchone() == (READER_ROLE, "on")
+            cur.execute("select session_user, current_user, current_setting('transaction_read_only')")
+            assert cur.fetchone() == (READER_ROLE, READER_ROLE, "on")
             cur.execute("select count(*) from marts.roas_daily")
             assert cur.fetchone()[0] == len(ROWS)
-            with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
-                cur.execute("delete from marts.roas_daily")
-        conn.rollback()
-        with conn.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):
-            cur.execute("set transaction read write; delete from marts.roas_daily")
+            cur.execute("select count(*) from ops.load_manifest")  # freshness reads ops
         conn.rollback()
         with conn.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):
             cur.execute("select count(*) from core.conversions")  # only marts and ops are granted
@@ -488,10 +527,62 @@ def test_the_dashboard_reads_as_the_read_only_role(anonymous, marts):
         conn.close()
 
 
-def test_dashboard_warehouse_url_is_used_as_given(warehouse, monkeypatch):
-    monkeypatch.setenv("DASHBOARD_WAREHOUSE_URL", warehouse)
+@pytest.mark.parametrize("write", WRITES, ids=lambda w: " ".join(w.split()[:3]))
+def test_nothing_inside_the_dashboards_session_can_write(warehouse, marts, write):
+    conn = queries.reader().connect()
+    conn.autocommit = True  # every statement on its own, as a hostile session would send them
+    try:
+        with conn.cursor() as cur:
+            for statement in ESCALATIONS:
+                try:
+                    cur.execute(statement)
+                except psycopg2.Error:
+                    pass  # refused is fine; what matters is what the session can do afterwards
+            cur.execute("select session_user, current_user, current_setting('default_transaction_read_only')")
+            assert cur.fetchone() == (READER_ROLE, READER_ROLE, "off")  # read-write: only privileges hold
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute(write)
+            cur.execute("begin; set transaction read write")
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute(write)
+            cur.execute("rollback")
+    finally:
+        conn.close()
+    with marts.cursor() as cur:
+        cur.execute("select count(*), sum(spend) from marts.roas_daily")
+        assert cur.fetchone() == (len(ROWS), sum(row[4] for row in ROWS))
+    marts.rollback()
+
+
+def test_a_dashboard_login_that_can_write_is_refused_with_what_to_change(client, warehouse, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_WAREHOUSE_URL", warehouse)  # the owner's own login
     queries.reset_reader()
-    assert queries.reader() == queries.Reader(warehouse, None)
+    response = client.get("/marketing/api/options")
+    assert response.status_code == 503
+    detail = response.json()["detail"]
+    assert "the dashboard's warehouse login can write" in detail and "DASHBOARD_WAREHOUSE_URL" in detail
+
+
+def test_dashboard_warehouse_url_is_used_as_given(warehouse, monkeypatch):
+    url = readonly.with_login(warehouse, READER_ROLE)
+    monkeypatch.setenv("DASHBOARD_WAREHOUSE_URL", url)
+    queries.reset_reader()
+    assert queries.reader() == queries.Reader(url)
+
+
+def test_migrate_sets_the_readers_password_from_the_environment_and_the_reader_logs_in_with_it(warehouse, db):
+    from marketing.pipeline import migrate_warehouse
+
+    password = "s3cret-" + uuid.uuid4().hex
+    migrate_warehouse(warehouse, Settings(warehouse_url=warehouse, dashboard_warehouse_password=password))
+    with db.cursor() as cur:
+        cur.execute("select rolpassword from pg_authid where rolname = %s", (READER_ROLE,))
+        stored = cur.fetchone()[0]
+    db.rollback()
+    assert stored.startswith("SCRAM-SHA-256$") and password not in stored
+    url = readonly.reader_url(Settings(warehouse_url=warehouse, dashboard_warehouse_password=password))
+    assert url == readonly.with_login(warehouse, READER_ROLE, password)
+    assert queries.Reader(url).rows(queries.REPORTING_SQL("data_dates")) == [{"first_date": None, "last_date": None}]
 
 
 def test_an_unreachable_warehouse_is_a_503_with_the_reason(client):

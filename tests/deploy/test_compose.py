@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -314,3 +315,57 @@ def test_compose_refuses_to_resolve_without_a_required_secret(tmp_path, missing)
 
     result = run_compose(write_env(tmp_path / "empty" / ".env", filled_env(**{missing: ""})), "config", "--quiet")
     assert result.returncode != 0, f"compose resolved with an empty {missing}"
+
+
+# ---- exposure and secrets at rest ---------------------------------------------------------
+
+def test_api_server_is_published_on_loopback_only_by_default(resolved):
+    (port,) = resolved["services"]["airflow-apiserver"]["ports"]
+    assert (port["host_ip"], port["target"]) == ("127.0.0.1", 8080)
+    for name, service in resolved["services"].items():
+        for published in service.get("ports") or []:
+            assert published.get("host_ip") == "127.0.0.1", f"{name} is published on every interface"
+
+
+def test_redis_requires_the_password_that_the_broker_url_carries(resolved, env_file):
+    password = dict(line.split("=", 1) for line in env_file.read_text().splitlines())["REDIS_PASSWORD"]
+    redis = resolved["services"]["redis"]
+    assert redis["environment"]["REDIS_PASSWORD"] == password
+    script = "\n".join(redis["command"])
+    assert "requirepass" in script and "redis-server /tmp/redis.conf" in script
+    assert password not in script, "the password would show in `ps`"
+    assert "PONG" in " ".join(redis["healthcheck"]["test"]), "redis-cli ping exits 0 on NOAUTH too"
+    for name in AIRFLOW_COMPONENTS | {"airflow-worker"}:
+        broker = resolved["services"][name]["environment"]["AIRFLOW__CELERY__BROKER_URL"]
+        assert broker == f"redis://:{password}@redis:6379/0", name
+
+
+def test_dashboard_reads_as_the_read_only_login_whose_password_migrate_sets(resolved, env_file):
+    from urllib.parse import urlsplit
+
+    from marketing.readonly import READER_ROLE
+
+    values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    for name in AIRFLOW_COMPONENTS | {"airflow-init", "airflow-worker"}:
+        env = resolved["services"][name]["environment"]
+        dashboard, owner = urlsplit(env["DASHBOARD_WAREHOUSE_URL"]), urlsplit(env["WAREHOUSE_URL"])
+        assert (dashboard.username, dashboard.password) == (READER_ROLE, values["DASHBOARD_WAREHOUSE_PASSWORD"])
+        assert (dashboard.hostname, dashboard.port, dashboard.path) == (owner.hostname, owner.port, owner.path)
+        assert env["DASHBOARD_WAREHOUSE_PASSWORD"] == values["DASHBOARD_WAREHOUSE_PASSWORD"], name
+
+
+def test_init_writes_the_passwords_file_owner_only(resolved, tmp_path):
+    script = "\n".join(resolved["services"]["airflow-init"]["command"])
+    python = script.split("python - <<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
+    path = tmp_path / "passwords.json"
+    path.write_text("{}")
+    path.chmod(0o666)  # a file left by an earlier version, readable by everyone
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(path),
+           "AIRFLOW_ADMIN_USERNAME": "admin", "AIRFLOW_ADMIN_PASSWORD": "s3cret"}
+    for existing in (True, False):
+        if not existing:
+            path.unlink()
+        subprocess.run(["sh", "-c", f"umask 000; exec {sys.executable} -"], input=python, text=True, env=env,
+                       check=True, capture_output=True)
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert json.loads(path.read_text()) == {"admin": "s3cret"}

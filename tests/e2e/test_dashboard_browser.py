@@ -71,6 +71,7 @@ def browser(tmp_path):
         (pytest.fail if os.environ.get("CI") else pytest.skip)("needs " + " and ".join(missing))
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations are logged here
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}"):
         options.add_argument(flag)
     browser = webdriver.Chrome(options=options, service=Service(executable_path=driver))
@@ -192,6 +193,10 @@ def test_marketer_compares_models_for_a_week_in_the_airflow_ui(airflow, browser,
                          ".map(tr => tr.cells[5].textContent);")
     numbers = [float(v.rstrip("×")) for v in values if v != "–"]
     assert numbers == sorted(numbers, reverse=True)
+
+    # The page works under its Content-Security-Policy: nothing it does was refused.
+    refused = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert not refused, refused
 
     # Everything the page loaded came from Airflow's origin: it works without the internet.
     resources = js(browser, "return performance.getEntriesByType('resource').map(e => e.name);")

@@ -17,12 +17,14 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    # One migration run at a time, even from two Airflow workers. The lock comes before anything
+    # else: even `create schema if not exists` fails with a unique violation when two sessions
+    # create the same schema at once. It is held until the caller's transaction ends.
+    connection.execute(text("select pg_advisory_xact_lock(hashtext('marketing.migrations'))"))
     # The version table lives in `ops`, which must exist before Alembic creates it.
     connection.execute(text(f"create schema if not exists {VERSION_SCHEMA}"))
     context.configure(connection=connection, version_table_schema=VERSION_SCHEMA, transaction_per_migration=False)
     with context.begin_transaction():
-        # One migration run at a time, even from two Airflow workers.
-        connection.execute(text("select pg_advisory_xact_lock(hashtext('marketing.migrations'))"))
         context.run_migrations()
 
 
