@@ -94,3 +94,7 @@ def test_marketer_reads_assists_paths_and_the_funnel_in_the_airflow_ui(airflow, 
              == "Conversions of type view_item", "the view did not switch to view_item")
     page_state(browser, "ready")
     assert "conversion_type=view_item" in js(browser, "return window.location.search")
+
+    # The view works under the page's Content-Security-Policy: nothing it does was refused.
+    refused = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert not refused, refused
