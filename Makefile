@@ -36,19 +36,26 @@ dashboard: install ## build the dashboard's chart library from npm (needs Node.j
 test: install dashboard ## run the whole test suite (embedded Postgres unless TEST_WAREHOUSE_URL is set)
 	$(BIN)/python -m pytest
 
-sample: install ## write 60 days of sample landing files to LANDING_URL
-	$(BIN)/python -m marketing sample --days $(or $(DAYS),60)
+# Sample volume, the same for `make sample` and `make demo` (override: make sample DAYS=7).
+DAYS                ?= 60
+TOUCHPOINTS_PER_DAY ?= 10000
+SAMPLE_ARGS = --days $(DAYS) --touchpoints-per-day $(TOUCHPOINTS_PER_DAY)$(if $(END_DATE), --end-date $(END_DATE))
+# `make report START=2026-01-01 END=2026-01-31 MODEL=linear`: each optional.
+REPORT_ARGS = $(if $(START), --start $(START))$(if $(END), --end $(END))$(if $(MODEL), --model $(MODEL))
+
+sample: install ## write sample landing files to LANDING_URL (DAYS=60, TOUCHPOINTS_PER_DAY=10000, END_DATE=yesterday)
+	$(BIN)/python -m marketing sample $(SAMPLE_ARGS)
 
 run: install ## run the pipeline once, in-process: ingest, then attribution
 	$(BIN)/python -m marketing run
 
-report: install ## print ROAS by channel for every attribution model
-	$(BIN)/python -m marketing report
+report: install ## print ROAS by channel per model (START=, END=, MODEL= narrow it)
+	$(BIN)/python -m marketing report$(REPORT_ARGS)
 
 demo: install ## first run: sample data, the pipeline, then ROAS by channel per model
-	$(BIN)/python -m marketing sample --days 60 --touchpoints-per-day 10000
+	$(BIN)/python -m marketing sample $(SAMPLE_ARGS)
 	$(BIN)/python -m marketing run
-	$(BIN)/python -m marketing report
+	$(BIN)/python -m marketing report$(REPORT_ARGS)
 
 airflow: install dashboard ## start Airflow locally (airflow standalone) with the project's DAGs; Ctrl-C stops it
 	$(BIN)/python -m marketing airflow

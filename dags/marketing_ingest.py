@@ -44,32 +44,31 @@ def marketing_ingest():
         return pipeline.migrate_warehouse(pipeline.airflow_warehouse_url())
 
     @task
-    def discover() -> list[dict]:
-        return pipeline.discover(pipeline.airflow_warehouse_url(), SETTINGS)
+    def discover() -> dict[str, int]:
+        return pipeline.discover_counts(pipeline.airflow_warehouse_url(), SETTINGS)
 
     @task
-    def load(feed: str, files: list[dict]) -> list[dict]:
-        return pipeline.ingest_feed(pipeline.airflow_warehouse_url(), SETTINGS, feed, files)
+    def load(feed: str, found: dict[str, int]) -> dict:
+        return pipeline.load_step(pipeline.airflow_warehouse_url(), SETTINGS, feed, found)
 
     @task(trigger_rule="none_failed")
-    def publish(table: str, *loads: list[dict]) -> None:
-        if table not in pipeline.changed_tables(r for results in loads for r in results):
+    def publish(table: str, *loads: dict) -> None:
+        # also when earlier changes still wait for attribution: an event a paused DAG missed
+        if table not in pipeline.tables_to_publish(pipeline.airflow_warehouse_url(), loads):
             raise AirflowSkipException(f"core.{table} did not change")
 
     @task(trigger_rule="none_failed", retries=0)
-    def check_quality(*loads: list[dict]) -> list[dict]:
+    def check_quality(*loads: dict) -> str:
         try:
-            return pipeline.check_quality(
-                pipeline.airflow_warehouse_url(), SETTINGS, [r for results in loads for r in results]
-            )
+            return pipeline.check_run(pipeline.airflow_warehouse_url(), SETTINGS, loads)
         except QualityCheckFailed as exc:
-            raise AirflowFailException(str(exc)) from exc
+            raise AirflowFailException(str(exc)) from None  # the message says it all
 
-    files = discover()
-    migrate() >> files
+    found = discover()
+    migrate() >> found
     loads, previous = [], None
     for feed in FEEDS:
-        loaded = load.override(task_id=f"load_{feed}")(feed, files)
+        loaded = load.override(task_id=f"load_{feed}")(feed, found)
         if previous is not None:
             previous >> loaded  # rates before amounts, amounts before the events that use them
         loads.append(previous := loaded)

@@ -88,6 +88,13 @@ def warehouse_url(pg_server_url, template_database):
 
 
 @pytest.fixture
+def second_warehouse_url(pg_server_url, template_database):
+    """URL of another new, migrated database (e.g. a clean load to compare a sequence of loads with)."""
+    with _fresh_database(pg_server_url, template_database) as url:
+        yield url
+
+
+@pytest.fixture
 def empty_database_url(pg_server_url):
     """URL of a new, empty database (for migration tests)."""
     with _fresh_database(pg_server_url, None) as url:

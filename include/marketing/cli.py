@@ -7,13 +7,15 @@ import json
 import sys
 from datetime import date
 
-from marketing.config import Settings
+from marketing.config import Settings, load_env_file
 
 
-def _report(url: str, settings: Settings) -> None:
-    from marketing.reporting.report import roas_by_model
+def _report(url: str, settings: Settings, args: argparse.Namespace) -> None:
+    from marketing.reporting.report import customers_by_channel, roas_by_model
 
-    print(roas_by_model(url, settings))
+    print(roas_by_model(url, settings, start=args.start, end=args.end, model=args.model))
+    print()
+    print(customers_by_channel(url, settings))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,17 +24,21 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply warehouse schema migrations")
     sample = sub.add_parser("sample", help="write sample landing files")
     sample.add_argument("--days", type=int, default=60)
-    sample.add_argument("--touchpoints-per-day", type=int, default=20_000)
+    sample.add_argument("--touchpoints-per-day", type=int, default=10_000)
     sample.add_argument("--seed", type=int, default=7)
     sample.add_argument("--end-date", type=date.fromisoformat, default=None)
-    sub.add_parser("run", help="run the DAGs once, in-process (ingest, then attribution)")
-    sub.add_parser("report", help="print ROAS by channel for every model")
+    sub.add_parser("run", help="run the DAGs once, in-process (ingest, attribution, then customers)")
+    report = sub.add_parser("report", help="print ROAS by channel for every model (or one), then customer value")
+    report.add_argument("--start", type=date.fromisoformat, default=None, help="first day, YYYY-MM-DD")
+    report.add_argument("--end", type=date.fromisoformat, default=None, help="last day, YYYY-MM-DD")
+    report.add_argument("--model", default=None, help="one attribution model (default: every model)")
     sub.add_parser("warehouse-url", help="print the warehouse URL (starts the embedded one)")
     sub.add_parser("warehouse-stop", help="stop the embedded warehouse")
     sub.add_parser("airflow-env", help="print the environment `make airflow` uses, as shell exports")
     sub.add_parser("airflow", help="run Airflow locally (airflow standalone) with the project's DAGs; Ctrl-C stops it")
     args = parser.parse_args(argv)
 
+    load_env_file()  # the .env file's settings, for this process and the ones it starts
     settings = Settings.from_env()
     from marketing import warehouse
 
@@ -44,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
         summary = generate(settings.landing_url, days=args.days, touchpoints_per_day=args.touchpoints_per_day,
                            seed=args.seed, end_date=args.end_date)
-        print(summary)
+        print(summary.describe())
         return 0
     url = warehouse.resolve_url(settings)
     if args.command == "warehouse-url":
@@ -67,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_forever(settings, url)
     elif args.command == "report":
-        _report(url, settings)
+        try:
+            _report(url, settings, args)
+        except ValueError as exc:
+            parser.error(str(exc))
     return 0
 
 

@@ -1,7 +1,12 @@
-"""The one config object: every setting, read once from the environment.
+"""The one config object: every setting, read once from the environment and the `.env` file.
 
 Each field's environment variable, default and meaning are listed in the README's config table;
 `SETTINGS_DOC` below is that table's source, and a test keeps the two in step.
+
+Settings may live in `<project>/.env` (or the file `ENV_FILE` names): every entry point reads
+it (the CLI and so every make target, the DAGs through `Settings.from_env()`, the dashboard).
+A variable set in the environment wins over the file, so `ATTRIBUTION_LOOKBACK_DAYS=7 make run`
+is a one-off and the file is what sticks.
 """
 
 from __future__ import annotations
@@ -35,9 +40,45 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("ATTRIBUTION_CONVERSION_TYPES", "(empty: all)", "Comma-separated conversion types that are attributed."),
     ("FINAL_CONVERSION_TYPES", "`purchase`", "Comma-separated final conversion types: `marts.roas_daily` counts attributed conversions and revenue of these only (CPA is cost per purchase); every other type is a micro-conversion."),
     ("FUNNEL_STEPS", "`view_item,add_to_cart,begin_checkout,purchase`", "Comma-separated conversion types, in order, that make the steps of `marts.funnel_daily`."),
+    ("CUSTOMER_CONVERSION_TYPES", "`purchase`", "Comma-separated conversion types that are purchases: they make customers and their value (docs/customers.md)."),
+    ("ACQUISITION_MODEL", "`first_touch`", "Attribution model whose credits on a customer's first purchase give the acquisition channel (any model; fractional models split customers)."),
+    ("COHORT_AGES_DAYS", "`30,90,180,365`", "Comma-separated ages in days at which `marts.cohort_value` gives each cohort's realised value."),
+    ("CLV_HORIZON_DAYS", "`365`", "Days ahead over which expected purchases and predicted value are computed."),
     ("DASHBOARD_WAREHOUSE_URL", "(unset: `WAREHOUSE_URL` as `marketing_reader`)", "URL the dashboard reads the marts with. Unset: the warehouse's server and database, logged in as the role `marketing_reader` that the migrations create, with `DASHBOARD_WAREHOUSE_PASSWORD`. The dashboard refuses a login that can write."),
     ("DASHBOARD_WAREHOUSE_PASSWORD", "(unset: no password)", "Password of the dashboard's login `marketing_reader`; every `migrate` sets it. Unset: the role has no password and can log in only where the server trusts the connection (the embedded warehouse's socket)."),
 ]
+# Read from the `.env` file too, besides SETTINGS_DOC: the local tools' own knobs. Nothing else
+# in the file (compose's secrets and AIRFLOW__* overrides) reaches the local processes.
+LOCAL_SETTINGS = ("AIRFLOW_PORT", "MARKETING_LOG_LEVEL")
+ENV_FILE = "ENV_FILE"  # names the settings file; default <project>/.env
+
+
+def env_file(environ: dict[str, str] | None = None) -> Path:
+    """The settings file: `ENV_FILE`, else `<project>/.env`."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get(ENV_FILE) or PROJECT_ROOT / ".env")
+
+
+def read_env_file(path: Path | None = None) -> dict[str, str]:
+    """The project's settings in the `.env` file (empty when there is none); other names are left out."""
+    path = env_file() if path is None else path
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    names = {name for name, _, _ in SETTINGS_DOC} | set(LOCAL_SETTINGS)
+    return {k: v for k, v in dotenv_values(path).items() if k in names and v is not None}
+
+
+def load_env_file(path: Path | None = None) -> dict[str, str]:
+    """Put the `.env` file's settings into os.environ where the environment does not set them.
+
+    The CLI does this first, so the processes it starts (Airflow, its DAG runs) see them too.
+    Returns what it set.
+    """
+    added = {k: v for k, v in read_env_file(path).items() if k not in os.environ}
+    os.environ.update(added)
+    return added
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -76,9 +117,47 @@ class AttributionParams:
         """Canonical JSON, the form stored with the results."""
         return json.dumps(asdict(self), sort_keys=True)
 
+    def describe(self) -> str:
+        """The parameters in words, as the report and the dashboard show them."""
+        return describe_params(asdict(self))
+
     @property
     def digest(self) -> str:
         return hashlib.sha256(self.as_json().encode()).hexdigest()[:16]
+
+
+def describe_params(params: dict) -> str:
+    """Model parameters (as stored with the marts) in words."""
+    weights = "/".join(f"{float(w):g}" for w in params.get("position_weights") or ())
+    types = ", ".join(params.get("conversion_types") or ()) or "all"
+    return (f"lookback {params.get('lookback_days')} days, time-decay half-life {float(params.get('half_life_days', 0)):g}"
+            f" days, position weights {weights}, direct channels {', '.join(params.get('direct_channels') or ())},"
+            f" unattributed label {params.get('unattributed_label')}, conversion types {types},"
+            f" time zone {params.get('reporting_timezone')}")
+
+
+@dataclass(frozen=True)
+class CustomerParams:
+    """Settings of customer value (docs/customers.md); stored with each run."""
+
+    conversion_types: tuple[str, ...] = ("purchase",)
+    acquisition_model: str = "first_touch"
+    cohort_ages_days: tuple[int, ...] = (30, 90, 180, 365)
+    clv_horizon_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not self.conversion_types:
+            raise ValueError("CUSTOMER_CONVERSION_TYPES must name at least one conversion type")
+        if not self.acquisition_model:
+            raise ValueError("ACQUISITION_MODEL must name an attribution model")
+        ages = self.cohort_ages_days
+        if not ages or any(a <= 0 for a in ages) or len(set(ages)) != len(ages):
+            raise ValueError(f"COHORT_AGES_DAYS must be distinct whole days > 0, got {ages}")
+        if self.clv_horizon_days <= 0:
+            raise ValueError(f"CLV_HORIZON_DAYS must be > 0, got {self.clv_horizon_days}")
+
+    def as_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -96,13 +175,14 @@ class Settings:
     own_domains: tuple[str, ...] = ()
     channel_rules_file: Path | None = None
     attribution: AttributionParams = field(default_factory=AttributionParams)
+    customers: CustomerParams = field(default_factory=CustomerParams)
     dashboard_warehouse_url: str | None = None
     dashboard_warehouse_password: str | None = field(default=None, repr=False)  # a secret: never in logs
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
-        """Read every setting from the environment (or the mapping given)."""
-        env = dict(os.environ if env is None else env)
+        """Read every setting from the environment over the `.env` file (or from the mapping given)."""
+        env = {**read_env_file(), **os.environ} if env is None else dict(env)
         get = lambda name: (env.get(name) or "").strip()  # noqa: E731 - empty counts as unset
         defaults = cls()
         base = AttributionParams()
@@ -120,6 +200,13 @@ class Settings:
                 final_conversion_types=_csv(get("FINAL_CONVERSION_TYPES")) or base.final_conversion_types,
                 funnel_steps=_csv(get("FUNNEL_STEPS")) or base.funnel_steps,
             )
+            ages = _csv(get("COHORT_AGES_DAYS"))
+            customers = CustomerParams(
+                conversion_types=_csv(get("CUSTOMER_CONVERSION_TYPES")) or CustomerParams.conversion_types,
+                acquisition_model=get("ACQUISITION_MODEL") or CustomerParams.acquisition_model,
+                cohort_ages_days=tuple(sorted(int(a) for a in ages)) if ages else CustomerParams.cohort_ages_days,
+                clv_horizon_days=int(get("CLV_HORIZON_DAYS") or CustomerParams.clv_horizon_days),
+            )
             return cls(
                 warehouse_url=get("WAREHOUSE_URL") or None,
                 warehouse_dir=Path(get("WAREHOUSE_DIR") or defaults.warehouse_dir),
@@ -132,6 +219,7 @@ class Settings:
                 own_domains=tuple(d.lower() for d in _csv(get("OWN_DOMAINS"))),
                 channel_rules_file=Path(get("CHANNEL_RULES_FILE")) if get("CHANNEL_RULES_FILE") else None,
                 attribution=attribution,
+                customers=customers,
                 dashboard_warehouse_url=get("DASHBOARD_WAREHOUSE_URL") or None,
                 dashboard_warehouse_password=get("DASHBOARD_WAREHOUSE_PASSWORD") or None,
             )

@@ -19,15 +19,16 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from marketing.attribution.models import LABELS, MODELS
-from marketing.config import Settings
+from marketing.config import Settings, describe_params
+from marketing.reporting.report import realised_age
 from marketing_dashboard import params
-from marketing_dashboard.params import Period
+from marketing_dashboard.params import Months, Period
 from marketing_dashboard.queries import REPORTING_SQL, SQL, LoginCanWrite, reader
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static").resolve()
-DAG_IDS = ("marketing_ingest", "marketing_attribution")
+DAG_IDS = ("marketing_ingest", "marketing_attribution", "marketing_customers")
 DEFAULT_DAYS = 28  # the period the page opens with, ending on the last day with results
 
 app = FastAPI(
@@ -62,6 +63,7 @@ async def security_headers(request: Request, call_next):
 
 
 PeriodDep = Annotated[Period, Depends(params.period)]
+MonthsDep = Annotated[Months, Depends(params.months)]
 ModelDep = Annotated[str, Depends(params.model)]
 ModelsDep = Annotated[tuple[str, ...], Depends(params.models)]
 ConversionTypesDep = Annotated[tuple[str, ...], Depends(params.conversion_types)]
@@ -91,6 +93,12 @@ def login_can_write(request: Request, exc: LoginCanWrite) -> JSONResponse:
 def index() -> FileResponse:
     """The dashboard page."""
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+@app.get("/customers", include_in_schema=False)
+def customers_page() -> FileResponse:
+    """The Customers view: LTV : CAC, cohort curves and churn risk by acquisition channel."""
+    return FileResponse(STATIC / "customers.html", headers={"Cache-Control": "no-store"})
 
 
 @app.get("/static/{path:path}", include_in_schema=False)
@@ -199,13 +207,55 @@ def freshness() -> dict:
     """Newest file per feed, the last attribution run, rows in quarantine, links to the DAG runs."""
     db = reader()
     loads = db.rows(SQL("last_loads"))
+    last_file = max(loads, key=lambda r: r["loaded_at"], default=None)
+    quarantined = db.one(SQL("last_quarantined_file"))
     return {
-        "last_file": max(loads, key=lambda r: r["loaded_at"], default=None),
+        "last_file": last_file,
+        # a newer file that loaded nothing (every line quarantined): named beside the last file loaded
+        "last_quarantined_file": quarantined if quarantined and (
+            last_file is None or quarantined["loaded_at"] > last_file["loaded_at"]) else None,
         "last_loads": loads,
         "last_attribution_run": db.one(SQL("last_attribution_run")),
+        "marts": _marts_state(db.one(SQL("marts_state")) or {}),
         "quarantine": db.one(SQL("quarantine")),
         # Relative to this page (<base>/marketing/), so they hold behind a path prefix too.
         "dag_runs": {dag_id: f"../dags/{dag_id}/runs" for dag_id in DAG_IDS},
+    }
+
+
+def _marts_state(state: dict) -> dict:
+    """Whether the marts lag the loads, and the model parameters they were computed with."""
+    load, run = state.get("last_load_at"), state.get("last_run_started_at")
+    return {
+        "stale": bool(state.get("changes_queued")) or bool(load and (run is None or load > run)),
+        "last_load_at": load,
+        "last_run_started_at": run,
+        "parameters": describe_params(state["params"]) if state.get("params") else None,
+    }
+
+
+@app.get("/api/customers")
+def customers(months: MonthsDep) -> dict:
+    """Per acquisition channel over the cohorts of `start`..`end` (YYYY-MM, both optional): new
+    customers, spend, CAC, realised value per customer at the first cohort age (30 days when
+    configured), predicted LTV per customer, LTV : CAC and the share at risk (p_alive < 0.5);
+    the cohort curves (realised value per customer by age and channel); the last run."""
+    settings = Settings.from_env()
+    age = realised_age(settings)
+    db = reader()
+    bounds = {"start": months.start, "end": months.end}
+    span = db.one(SQL("cohort_months")) or {}
+    return {
+        "start": months.start.isoformat()[:7] if months.start else None,
+        "end": months.end.isoformat()[:7] if months.end else None,
+        "first_month": (span.get("first_month") or "")[:7] or None,
+        "last_month": (span.get("last_month") or "")[:7] or None,
+        "currency": settings.reporting_currency,
+        "acquisition_model": settings.customers.acquisition_model,
+        "realised_age_days": age,
+        "channels": db.rows(REPORTING_SQL("customers_by_channel"), {**bounds, "age_days": age}),
+        "cohort_curves": db.rows(SQL("cohort_curves"), bounds),
+        "last_run": db.one(SQL("last_customer_run")),
     }
 
 

@@ -101,3 +101,41 @@ def path_limit(value: str | None = Query(None, alias="limit", description=f"Top 
     if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PATHS:
         raise bad_request(f"limit={value[:40]!r} must be a whole number from 1 to {MAX_PATHS}")
     return int(value)
+
+
+MONTH = re.compile(r"\d{4}-\d{2}", re.ASCII)
+MAX_MONTHS = 120
+
+
+@dataclass(frozen=True)
+class Months:
+    """A closed range of cohort months (first days of months); either end may be open (None)."""
+
+    start: date | None
+    end: date | None
+
+
+def parse_month(name: str, value: str | None) -> date | None:
+    """An optional YYYY-MM query parameter, as the first day of the month."""
+    if not value:
+        return None
+    try:
+        if not MONTH.fullmatch(value):
+            raise ValueError
+        return date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise bad_request(f"{name}={value[:40]!r} is not a month; expected YYYY-MM, e.g. 2024-03") from None
+
+
+def months(
+    start: str | None = Query(None, description="First cohort month, YYYY-MM (inclusive; empty: the first)"),
+    end: str | None = Query(None, description="Last cohort month, YYYY-MM (inclusive; empty: the last)"),
+) -> Months:
+    """The `start`/`end` month parameters (FastAPI dependency)."""
+    first, last = parse_month("start", start), parse_month("end", end)
+    if first and last:
+        if first > last:
+            raise bad_request(f"start ({first:%Y-%m}) is after end ({last:%Y-%m})")
+        if (last.year - first.year) * 12 + last.month - first.month + 1 > MAX_MONTHS:
+            raise bad_request(f"the period may span at most {MAX_MONTHS} months")
+    return Months(first, last)

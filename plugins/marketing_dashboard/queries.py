@@ -53,19 +53,19 @@ class Reader:
             raise LoginCanWrite(f"the dashboard's warehouse login can write ({reasons}), so it is not used: "
                                 f"set DASHBOARD_WAREHOUSE_URL to a login that can only read ({HOW_TO})")
 
-    def rows(self, query: str, params: dict | None = None) -> list[dict]:
-        """The rows of `query` (the text of a SQL file) with `params` bound, as JSON-ready dicts."""
+    def rows(self, query: str, binds: dict | None = None) -> list[dict]:
+        """The rows of `query` (the text of a SQL file) with `binds` bound, as JSON-ready dicts."""
         # A connection per request: a dashboard makes a few requests a minute, and nothing
         # can leak from one session into the next.
         conn = self.connect()
         with closing(conn), conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            cur.execute(query, params or {})
+            cur.execute(query, binds or {})
             rows = cur.fetchall()
             conn.rollback()  # read-only: nothing to commit
         return [{key: _json_value(value) for key, value in row.items()} for row in rows]
 
-    def one(self, query: str, params: dict | None = None) -> dict | None:
-        rows = self.rows(query, params)
+    def one(self, query: str, binds: dict | None = None) -> dict | None:
+        rows = self.rows(query, binds)
         return rows[0] if rows else None
 
 

@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 from airflow.dag_processing.dagbag import DagBag  # in the session's AIRFLOW_HOME (tests/conftest.py)
 
-from marketing.assets import CORE_ASSETS
+from marketing.assets import ATTRIBUTION_MARTS, CORE_ASSETS
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(DAGS_FOLDER.glob("*.py"))
@@ -56,7 +56,7 @@ def dags() -> dict:
 
 
 def test_the_dags_folder_holds_the_project_dags():
-    assert {p.stem for p in DAG_FILES} >= {"marketing_ingest", "marketing_attribution"}
+    assert {p.stem for p in DAG_FILES} >= {"marketing_ingest", "marketing_attribution", "marketing_customers"}
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
@@ -120,3 +120,11 @@ def test_attribution_is_scheduled_on_any_core_asset(dags):
     condition = dags["marketing_attribution"].timetable.asset_condition
     assert type(condition).__name__ == "AssetAny"
     assert sorted(a.name for a in condition.objects) == sorted(a.name for a in CORE_ASSETS.values())
+
+
+def test_attribution_publishes_the_marts_asset_from_one_task_and_customers_waits_on_it(dags):
+    attribution = dags["marketing_attribution"]
+    publishers = [task.task_id for task in attribution.tasks if task.outlets]
+    assert publishers == ["publish"] and attribution.get_task("publish").outlets == [ATTRIBUTION_MARTS]
+    condition = dags["marketing_customers"].timetable.asset_condition
+    assert [a.name for a in condition.objects] == [ATTRIBUTION_MARTS.name]

@@ -37,9 +37,11 @@ DATA_PATHS = (
     f"/marketing/api/funnel?start={DAY1}&end={DAY3}&model=linear",
     "/marketing/api/options",
     "/marketing/api/freshness",
+    "/marketing/api/customers?start=2026-01&end=2026-03",
 )
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nothing?connect_timeout=2"
-EVERY_PATH = ("/marketing/", "/marketing/static/app.js", "/marketing/static/vendor/chart.umd.min.js", *DATA_PATHS)
+EVERY_PATH = ("/marketing/", "/marketing/customers", "/marketing/static/app.js", "/marketing/static/customers.js",
+              "/marketing/static/vendor/chart.umd.min.js", *DATA_PATHS)
 
 
 # ---- Airflow: its metadata database, its API app, its tokens ----------------------------
@@ -385,6 +387,7 @@ def test_freshness_shows_newest_file_last_run_quarantine_and_dag_run_links(clien
                                                                                            tzinfo=timezone.utc)
     assert body["quarantine"]["rows"] == 1
     assert body["dag_runs"] == {"marketing_ingest": "../dags/marketing_ingest/runs",
+                                "marketing_customers": "../dags/marketing_customers/runs",
                                 "marketing_attribution": "../dags/marketing_attribution/runs"}
 
 
@@ -589,3 +592,142 @@ def test_an_unreachable_warehouse_is_a_503_with_the_reason(client):
     response = client.get("/marketing/api/freshness")
     assert response.status_code == 503
     assert response.json()["detail"].startswith("the warehouse could not be read: ")
+
+
+# ---- freshness as a new user reads it (issue 14) --------------------------------------------
+
+def manifest(cur, *files) -> None:
+    """(file_id, feed, path, rows_total, rows_loaded, rows_quarantined, loaded_at) rows of ops.load_manifest."""
+    cur.executemany(
+        "insert into ops.load_manifest (file_id, feed, path, size, checksum, rows_total, rows_loaded,"
+        " rows_quarantined, loaded_at) values (%s, %s, %s, 1, 'x', %s, %s, %s, %s)", files)
+
+
+def attribution_run(cur, started_at: str, finished_at: str, params: str = '{"lookback_days": 30}') -> int:
+    cur.execute("insert into ops.attribution_runs (started_at, finished_at, mode, params, params_digest)"
+                " values (%s, %s, 'full', %s, 'a') returning run_id", (started_at, finished_at, params))
+    return cur.fetchone()[0]
+
+
+def test_last_file_loaded_skips_a_wholly_quarantined_file_and_names_it(client, warehouse, db):
+    with db, db.cursor() as cur:
+        manifest(cur, (1, "touchpoints", "touchpoints/2026-03-01/a.jsonl", 5, 5, 0, "2026-03-02 08:00+00"),
+                 (2, "touchpoints", "touchpoints/2026-03-02/bad.jsonl.gz", 1, 0, 1, "2026-03-02 09:00+00"))
+    body = client.get("/marketing/api/freshness").json()
+    assert body["last_file"]["path"] == "touchpoints/2026-03-01/a.jsonl"
+    assert body["last_quarantined_file"]["path"] == "touchpoints/2026-03-02/bad.jsonl.gz"
+
+
+def test_freshness_says_when_the_marts_are_older_than_the_last_load(client, warehouse, db):
+    with db, db.cursor() as cur:
+        attribution_run(cur, "2026-03-02 07:00+00", "2026-03-02 07:05+00")
+        manifest(cur, (1, "touchpoints", "touchpoints/2026-03-01/a.jsonl", 5, 5, 0, "2026-03-02 08:00+00"))
+        cur.execute("insert into ops.attribution_queue (kind, key, file_id) values ('person', 'a:1', 1)")
+    marts = client.get("/marketing/api/freshness").json()["marts"]
+    assert marts["stale"] is True
+    assert marts["last_load_at"].startswith("2026-03-02T08:00")
+    with db, db.cursor() as cur:  # attribution consumes the queue
+        cur.execute("delete from ops.attribution_queue")
+        attribution_run(cur, "2026-03-02 08:30+00", "2026-03-02 08:31+00")
+    assert client.get("/marketing/api/freshness").json()["marts"]["stale"] is False
+
+
+def test_freshness_names_the_model_parameters_the_marts_were_computed_with(client, warehouse, db):
+    params = ('{"lookback_days": 7, "half_life_days": 3.0, "position_weights": [0.4, 0.2, 0.4],'
+              ' "direct_channels": ["Direct"], "unattributed_label": "Unattributed", "conversion_types": [],'
+              ' "reporting_timezone": "UTC"}')
+    with db, db.cursor() as cur:
+        run_id = attribution_run(cur, "2026-03-02 07:00+00", "2026-03-02 07:05+00", params)
+        cur.execute("insert into ops.attribution_state (params, params_digest, run_id, built_at)"
+                    " values (%s, 'a', %s, '2026-03-02 07:05+00')", (params, run_id))
+    marts = client.get("/marketing/api/freshness").json()["marts"]
+    assert marts["parameters"].startswith("lookback 7 days, time-decay half-life 3 days")
+
+
+# ---- the Customers view ----------------------------------------------------------------------
+
+@pytest.fixture
+def customer_marts(warehouse, db):
+    """Two January cohorts and one February cohort, hand-sized (docs/customers.md)."""
+    with db, db.cursor() as cur:
+        cur.executemany(
+            "insert into marts.channel_acquisition_monthly (month, channel, new_customers, spend,"
+            " predicted_ltv_per_customer) values (%s, %s, %s, %s, %s)", [
+                ("2026-01-01", "Paid Search", 2, 100, 150),   # CAC 50, LTV 150
+                ("2026-02-01", "Paid Search", 1, 50, 60),     # CAC 50, LTV 60
+                ("2026-01-01", "Email", 1.5, 0, 90),          # no spend: no LTV : CAC
+                ("2026-03-01", "Display", 0, 40, None),       # spend, no customers
+            ])
+        cur.executemany(
+            "insert into marts.cohort_value (cohort_month, channel, age_days, customers, mature_customers, value)"
+            " values (%s, %s, %s, %s, %s, %s)", [
+                ("2026-01-01", "Paid Search", 30, 2, 2, 80), ("2026-01-01", "Paid Search", 90, 2, 2, 200),
+                ("2026-02-01", "Paid Search", 30, 1, 1, 20), ("2026-02-01", "Paid Search", 90, 1, 0, 0),
+                ("2026-01-01", "Email", 30, 1.5, 1.5, 45), ("2026-01-01", "Email", 90, 1.5, 0, 0),
+            ])
+        for person, channel, credit, month, p_alive in [
+            ("u:a", "Paid Search", 1, "2026-01-01", 0.9), ("u:b", "Paid Search", 1, "2026-01-01", 0.2),
+            ("u:c", "Paid Search", 1, "2026-02-01", 0.3), ("u:d", "Email", 1, "2026-01-01", 0.8),
+            ("u:e", "Email", 0.5, "2026-01-01", 0.1),
+        ]:
+            cur.execute("insert into marts.customer_acquisition values (%s, %s, %s, %s)",
+                        (person, channel, credit, month))
+            cur.execute(
+                "insert into marts.customer_value (person_key, first_conversion_id, first_purchase_at, cohort_month,"
+                " frequency, recency_days, t_days, monetary_value, value_to_date, p_alive) values"
+                " (%s, 'c', %s, %s, 1, 1, 9, 10, 10, %s) on conflict do nothing", (person, month, month, p_alive))
+        cur.execute("insert into ops.customer_runs (started_at, finished_at, as_of, customers, params, fit)"
+                    " values (now(), now(), '2026-03-15', 5, '{}', '{\"reason\": null}')")
+
+
+def test_customers_figures_are_ratios_of_sums_over_the_cohorts(client, customer_marts):
+    body = client.get("/marketing/api/customers").json()
+    rows = {r["channel"]: r for r in body["channels"]}
+    search = rows["Paid Search"]
+    assert search["new_customers"] == 3 and search["spend"] == 150 and search["cac"] == 50
+    assert search["predicted_ltv_per_customer"] == pytest.approx((2 * 150 + 60) / 3)  # 120
+    assert search["ltv_to_cac"] == pytest.approx(120 / 50)
+    assert search["value_per_customer"] == pytest.approx((80 + 20) / 3)  # at 30 days
+    assert search["share_at_risk"] == pytest.approx(2 / 3)  # u:b and u:c
+    email = rows["Email"]
+    assert email["cac"] == 0 and email["ltv_to_cac"] is None
+    assert email["share_at_risk"] == pytest.approx(0.5 / 1.5)
+    assert rows["Display"]["cac"] is None and rows["Display"]["new_customers"] == 0
+    curves = {(c["channel"], c["age_days"]): c["value_per_customer"] for c in body["cohort_curves"]}
+    assert curves[("Paid Search", 90)] == pytest.approx(100.0)  # 200 / 2 mature: February is too young
+    assert curves[("Email", 90)] is None
+    assert body["realised_age_days"] == 30 and body["acquisition_model"] == "first_touch"
+    assert (body["first_month"], body["last_month"]) == ("2026-01", "2026-02")
+    assert body["last_run"]["customers"] == 5
+
+
+def test_customers_months_narrow_the_cohorts(client, customer_marts):
+    body = client.get("/marketing/api/customers?start=2026-02&end=2026-02").json()
+    rows = {r["channel"]: r for r in body["channels"]}
+    assert set(rows) == {"Paid Search"}
+    assert rows["Paid Search"]["new_customers"] == 1 and rows["Paid Search"]["ltv_to_cac"] == pytest.approx(60 / 50)
+    assert (body["start"], body["end"]) == ("2026-02", "2026-02")
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("start=2026-13", "start='2026-13' is not a month; expected YYYY-MM"),
+    ("end=2026-03-01", "end='2026-03-01' is not a month"),
+    ("start=march", "start='march' is not a month"),
+    ("start=2026-03&end=2026-01", "start (2026-03) is after end (2026-01)"),
+    ("start=2000-01&end=2026-01", "the period may span at most 120 months"),
+])
+def test_customers_bad_months_get_400_with_a_message(client, query, message):
+    response = client.get(f"/marketing/api/customers?{query}")
+    assert response.status_code == 400, response.text
+    assert message in response.json()["detail"]
+
+
+def test_customers_before_the_first_run_is_empty_not_an_error(client, warehouse):
+    body = client.get("/marketing/api/customers").json()
+    assert body["channels"] == [] and body["last_run"] is None and body["first_month"] is None
+
+
+def test_the_customers_page_loads_only_its_own_scripts(client):
+    page = client.get("/marketing/customers").text
+    assert all(s in page for s in ("static/vendor/chart.umd.min.js", "static/common.js", "static/customers.js"))
+    assert "http://" not in page and "https://" not in page

@@ -1,5 +1,6 @@
 """The Marketing page in a real headless Chromium: log in to a local Airflow, open Marketing from
-the navigation, pick a period and the model comparison, and read the charts drawn from demo data.
+the navigation, pick a period and the model comparison, and read the charts drawn from demo data;
+then the Customers view.
 
 Needs Debian's `chromium` and `chromium-driver`. `UPDATE_SCREENSHOT=1` also writes the
 screenshot to docs/dashboard.png (the README shows it).
@@ -41,9 +42,10 @@ WAIT = 60
 
 @pytest.fixture
 def demo(warehouse_url, tmp_path):
-    """Two weeks of sample data through the whole pipeline into this test's warehouse."""
+    """Six weeks of sample data through the whole pipeline into this test's warehouse (long enough
+    for customers to come back and for the first cohorts to reach 30 days)."""
     settings = Settings(warehouse_url=warehouse_url, landing_url=(tmp_path / "landing").as_uri())
-    generate(settings.landing_url, days=14, touchpoints_per_day=2000, end_date=END)
+    generate(settings.landing_url, days=42, touchpoints_per_day=1200, end_date=END)
     run_all(warehouse_url, settings)
     return settings
 
@@ -209,3 +211,106 @@ def test_marketer_compares_models_for_a_week_in_the_airflow_ui(airflow, browser,
     browser.switch_to.default_content()
     wait_for(browser, lambda d: d.current_url.startswith(f"{airflow.base_url}/dags/marketing_attribution/runs"),
              "the DAG runs link did not open Airflow's page")
+
+
+def customers_in_warehouse(url: str) -> dict:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("select channel, sum(new_customers) from marts.channel_acquisition_monthly group by channel"
+                    " having sum(new_customers) > 0")
+        return dict(cur.fetchall())
+
+
+def test_marketer_reads_customer_value_by_acquisition_channel(airflow, browser, warehouse_url):
+    log_in(browser, airflow)
+    open_marketing(browser)
+    page_state(browser, "ready")
+    browser.find_element(By.LINK_TEXT, "Customers").click()
+    page_state(browser, "ready")
+    assert browser.find_element(By.ID, "error").get_attribute("hidden") is not None
+    assert browser.find_element(By.ID, "fit").text == "BG/NBD and Gamma-Gamma"
+
+    # LTV : CAC for the paid channels, the share at risk for every channel, in channel colours.
+    ltv = chart(browser, "ltv-cac-chart")
+    assert ltv["ink"] > 5_000, "the LTV : CAC chart is blank"
+    assert (ltv["x"], ltv["y"]) == ("Acquisition channel", "Predicted LTV ÷ CAC")
+    assert "Paid Search" in ltv["labels"] and "Direct" not in ltv["labels"]  # Direct has no spend
+    assert all(v > 0 for v in ltv["datasets"][0]["data"])
+    risk = chart(browser, "risk-chart")
+    expected = customers_in_warehouse(warehouse_url)
+    assert set(risk["labels"]) == set(expected)
+    assert all(0 <= v <= 1 for v in risk["datasets"][0]["data"] if v is not None)
+
+    # Cohort curves: one line per channel, value per customer by age (30 days is mature by now).
+    curves = chart(browser, "cohort-chart")
+    assert curves["ink"] > 5_000 and curves["x"] == "Days since the first purchase"
+    assert {d["label"] for d in curves["datasets"]} <= set(expected) and len(curves["datasets"]) >= 3
+    assert all(point["x"] == 30 for d in curves["datasets"] for point in d["data"])  # older ages: none mature
+
+    # The table has the warehouse's new customers per channel.
+    rows = js(browser, """return [...document.querySelectorAll('#channels tbody tr')].map(tr =>
+        [tr.cells[0].textContent, tr.cells[1].textContent]);""")
+    assert {channel: float(n.replace(",", "")) for channel, n in rows} == pytest.approx(
+        {c: round(n, 1) for c, n in expected.items()})
+
+    # A month filter the API refuses shows its message (both months hold cohorts: the inputs allow them).
+    js(browser, "document.getElementById('start').value = '2026-03';"
+                "document.getElementById('end').value = '2026-02';")
+    browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+    page_state(browser, "error")
+    assert "is after end" in browser.find_element(By.ID, "error").text
+
+
+def test_a_new_user_sees_empty_periods_plain_totals_readable_daily_revenue_and_stale_marts(
+        airflow, browser, warehouse_url, tmp_path):
+    with psycopg2.connect(warehouse_url) as conn, conn.cursor() as cur:
+        # a refund day: Paid Search gives back $500 more than it earned on the last day
+        cur.execute("insert into marts.roas_daily (date, model, channel, campaign, spend, attributed_conversions,"
+                    " attributed_revenue, spend_rows, credit_rows)"
+                    " select %(day)s, 'linear', 'Paid Search', 'refunds', 0, 0, -500 - coalesce(sum(attributed_revenue), 0), 0, 1"
+                    " from marts.roas_daily where date = %(day)s and model = 'linear' and channel = 'Paid Search'",
+                    {"day": END})
+        # a newer file that loaded nothing, and changes that attribution has not consumed yet
+        cur.execute("insert into ops.load_manifest (feed, path, size, checksum, rows_total, rows_loaded,"
+                    " rows_quarantined) values ('touchpoints', 'file:///x/touchpoints/date=2026-03-15/bad.jsonl.gz',"
+                    " 1, 'x', 0, 0, 1)")
+        cur.execute("insert into ops.attribution_queue (kind, key, file_id)"
+                    " select 'person', 'a:late', max(file_id) from ops.load_manifest")
+    conn.close()
+    log_in(browser, airflow)
+    open_marketing(browser)
+    page_state(browser, "ready")
+
+    # The marts lag the loads, and the page says so; it names the model parameters of the marts.
+    stale = browser.find_element(By.ID, "stale")
+    assert stale.is_displayed() and "older than the last load" in stale.text
+    assert "lookback 30 days" in browser.find_element(By.ID, "parameters").text
+    # The last file loaded is one that loaded rows; the wholly quarantined newer one is named as such.
+    assert "date=2026-03-15/bad.jsonl.gz was wholly quarantined" in browser.find_element(By.ID, "last-file").text
+
+    # KPI cards say what they total: the blended figures are the same under every model.
+    cards = js(browser, "return [...document.querySelectorAll('#kpis .card')].map(c => "
+                        "[c.querySelector('h3').textContent, c.querySelector('.detail').textContent]);")
+    assert [label for label, _ in cards] == ["Spend", "Attributed revenue", "Blended ROAS", "Paid-only ROAS",
+                                             "Attributed conversions", "Blended CPA"]
+    assert [label for label, detail in cards if "Linear" in detail] == ["Paid-only ROAS"]
+
+    # The daily revenue chart: the top channels and "Other channels", and the refund day explained.
+    revenue = chart(browser, "revenue-daily-chart")
+    assert len(revenue["datasets"]) <= 6 and revenue["datasets"][-1]["label"] == "Other channels"
+    assert revenue["ink"] > 10_000
+    note = browser.find_element(By.ID, "daily-note").text
+    assert "Below zero on Mar 14" in note and "refunds" in note
+    js(browser, "window.scrollTo(0, 0);")
+    browser.switch_to.default_content()
+    browser.save_screenshot(str(tmp_path / "new_user.png"))
+    if os.environ.get("KEEP_SCREENSHOT"):
+        shutil.copyfile(tmp_path / "new_user.png", os.environ["KEEP_SCREENSHOT"])
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title='Marketing']"))
+
+    # A period with no results (a bookmarked link) says so, and which days have results, instead of empty axes.
+    js(browser, "window.location.search = '?start=2025-01-01&end=2025-01-07&model=linear';")
+    page_state(browser, "empty-range")
+    empty = browser.find_element(By.ID, "empty")
+    assert empty.is_displayed()
+    assert empty.text.startswith("No results between 2025-01-01 and 2025-01-07: the marts hold 2026-03-01 to 2026-03-14")
+    assert not browser.find_element(By.ID, "roas-chart").is_displayed()

@@ -508,7 +508,7 @@ def test_the_report_prints_roas_of_final_types_then_assists_and_the_funnel(db, w
         spend=[dict(day=DAY0, channel="Paid Search", campaign="brand", amount=25)])
     attribute(db)
     text = roas_by_model(warehouse_url, Settings.from_env({}))
-    assert "conversions and revenue of purchase (FINAL_CONVERSION_TYPES)" in text
+    assert "Conversions and revenue of purchase (FINAL_CONVERSION_TYPES)" in text
     lines = text.splitlines()
     start = lines.index(next(line for line in lines if line.startswith("Assisted conversions by channel")))
     # Paid Search closed the purchase (ratio 0); Email assisted it (no last touch: no ratio).

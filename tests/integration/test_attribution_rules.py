@@ -1,4 +1,4 @@
-"""Every rule of spec/attribution.md on small, hand-computed paths (real Postgres)."""
+"""Every rule of docs/attribution.md on small, hand-computed paths (real Postgres)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Channel grouping (spec: channels.md): normalisation, host matching and the GA4 rules."""
+"""Channel grouping (docs/channels.md): normalisation, host matching and the GA4 rules."""
 
 import re
 
@@ -12,7 +12,7 @@ def clf() -> ChannelClassifier:
     return ChannelClassifier.load()
 
 
-# Every row of "Examples that must hold" in channels.md, verbatim.
+# Every row of "Examples" in docs/channels.md, verbatim.
 SPEC_EXAMPLES = [
     ("google", "cpc", "brand", None, "Paid Search"),
     ("facebook", "paid_social", "spring", None, "Paid Social"),
@@ -38,7 +38,7 @@ def test_spec_example_gets_its_channel(clf, source, medium, campaign, referrer, 
     assert clf.classify(source, medium, campaign, referrer).channel == channel
 
 
-# At least one touch per numbered rule of channels.md, several where a rule has alternatives.
+# At least one touch per numbered rule of docs/channels.md, several where a rule has alternatives.
 RULE_CASES = [
     (1, "(direct)", "(none)", None, "Direct"),
     (1, "(DIRECT)", "(not set)", None, "Direct"),

@@ -51,3 +51,27 @@ def test_every_setting_is_in_the_readme_config_table():
     readme = README.read_text()
     for name, _, _ in SETTINGS_DOC:
         assert f"| `{name}` |" in readme, f"{name} is missing from the README's config table"
+
+
+def test_the_env_file_holds_settings_and_the_environment_wins(tmp_path, monkeypatch):
+    env_file = tmp_path / "settings.env"
+    env_file.write_text("ATTRIBUTION_LOOKBACK_DAYS=7\nREPORTING_CURRENCY=eur\nAIRFLOW__CORE__EXECUTOR=CeleryExecutor\n")
+    monkeypatch.setenv("ENV_FILE", str(env_file))
+    for name in ("ATTRIBUTION_LOOKBACK_DAYS", "REPORTING_CURRENCY", "AIRFLOW__CORE__EXECUTOR"):
+        monkeypatch.setenv(name, "")  # recorded, so the teardown also removes what load_env_file adds
+        monkeypatch.delenv(name)
+    settings = Settings.from_env()
+    assert settings.attribution.lookback_days == 7 and settings.reporting_currency == "EUR"
+    monkeypatch.setenv("ATTRIBUTION_LOOKBACK_DAYS", "14")  # a one-off on the command line wins
+    assert Settings.from_env().attribution.lookback_days == 14
+    # the CLI puts the file's project settings into its environment, and nothing else from it
+    from marketing.config import load_env_file
+
+    assert load_env_file() == {"REPORTING_CURRENCY": "eur"}
+    assert "AIRFLOW__CORE__EXECUTOR" not in __import__("os").environ
+
+
+def test_env_example_lists_every_setting():
+    example = (README.parent / ".env.example").read_text()
+    for name, _, _ in SETTINGS_DOC:
+        assert f"{name}=" in example, f"{name} is missing from .env.example"

@@ -1,4 +1,4 @@
-"""The sample-data generator writes a landing zone that follows contract section 1 exactly.
+"""The sample-data generator writes a landing zone that follows docs/contract.md section 1 exactly.
 
 Lines are checked with an independent reading of the contract (below), not with the loader, so
 the generator and the ingest code cannot share a mistake unnoticed.
@@ -158,7 +158,7 @@ def _identity_problem(obj: dict) -> str | None:
 
 
 def utm(obj: dict) -> tuple[str | None, str | None, str | None]:
-    """utm source, medium, campaign: the fields, else page_url's query string (contract 1.1)."""
+    """utm source, medium, campaign: the fields, else page_url's query string (docs/contract.md, 1.1)."""
     query = parse_qs(urlsplit(obj.get("page_url", "")).query)
     return tuple(obj.get(f"utm_{k}") or query.get(f"utm_{k}", [None])[0] for k in ("source", "medium", "campaign"))
 
@@ -418,3 +418,45 @@ def test_funnel_micro_conversions_narrow_towards_the_purchase_and_come_before_it
         before = {kind for when, kind in steps[who] if when <= at(c)}
         checked += {"view_item", "add_to_cart", "begin_checkout"} <= before
     assert checked > 0.8 * types["purchase"]
+
+
+# ---- repeat buyers (docs/customers.md) -------------------------------------------------------
+
+def test_customers_come_back_over_the_days_and_cohorts_mature(tmp_path):
+    generate(tmp_path.as_uri(), days=75, end_date=END, touchpoints_per_day=300, seed=3, bad_line_rate=0)
+    purchases = defaultdict(set)
+    for path in sorted(tmp_path.glob("conversions/*/*.jsonl")):
+        for line in path.read_text().splitlines():
+            c = json.loads(line)
+            if c["conversion_type"] == "purchase" and c.get("user_id"):
+                purchases[c["user_id"]].add(datetime.fromisoformat(c["occurred_at"]))
+    customers = len(purchases)
+    repeat = [sorted(days) for days in purchases.values() if len({d.date() for d in days}) > 1]
+    assert customers > 100
+    assert len(repeat) / customers > 0.15
+    assert any(days[-1] - days[0] > timedelta(days=30) for days in repeat)  # value keeps coming after 30 days
+
+
+def test_repeat_rate_churn_and_value_depend_on_the_acquisition_channel():
+    import numpy as np
+
+    from marketing.dev.sample import _PURCHASE, _Combos, _People, _RepeatBuyers
+
+    rng = np.random.default_rng(5)
+    people = _People.draw(rng, 40_000, ("USD",))
+    names = [t.channel for t in TRAFFIC]
+    email, display = names.index("Email"), names.index("Display")
+    n = 20_000
+    person = np.arange(2 * n)
+    traffic = np.repeat([email, display], n)
+    repeats = _RepeatBuyers(np.random.default_rng(6), _Combos.build())
+    t_ms, who, _, kind, _, usd = repeats.add(np.zeros(2 * n, dtype=np.int64), person, people.any_device(rng, person),
+                                             np.full(2 * n, _PURCHASE), np.zeros(2 * n, dtype=np.int64),
+                                             np.full(2 * n, 50.0), traffic, people, 90)
+    extra = who[2 * n:]
+    per_email, per_display = (extra < n).sum() / n, (extra >= n).sum() / n
+    assert per_email > 2 * per_display  # Email customers buy again more often and churn less
+    assert len(repeats.touch_t) == len(extra)  # each repeat purchase follows a return visit
+    assert np.all(repeats.touch_t * 1000 <= t_ms[2 * n:])
+    value = usd[2 * n:]
+    assert value[extra < n].mean() > value[extra >= n].mean()

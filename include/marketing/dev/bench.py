@@ -7,6 +7,10 @@
   what any COPY-then-merge design can reach.
 - attribution: see `marketing.dev.attribution_bench` (full run at 1M conversions, incremental days
   at 30/60/120 days of history).
+- customers: see `marketing.dev.customers_bench` (1M customers, 3M purchases: inputs, fit, tables,
+  peak memory).
+
+`--only ingest|attribution|customers` runs one part.
 Nothing here asserts a time; it prints what it measured.
 """
 
@@ -91,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="marketing.dev.bench", description=__doc__)
     parser.add_argument("--touchpoints", type=int, default=1_000_000)
     parser.add_argument("--skip-attribution", action="store_true")
+    parser.add_argument("--only", choices=("ingest", "attribution", "customers"), help="run one part")
+    parser.add_argument("--customers", type=int, default=1_000_000, help="customers of the customers part")
     args = parser.parse_args(argv)
     server_url = resolve_url(Settings.from_env())
     with connect(server_url) as conn, conn.cursor() as cur:
@@ -98,7 +104,22 @@ def main(argv: list[str] | None = None) -> int:
         version = cur.fetchone()[0]
     print(f"warehouse: PostgreSQL {version}; {os.cpu_count()} cores")
 
-    ingest = bench_ingest(server_url, args.touchpoints)
+    parts = {args.only} if args.only else {"ingest", "attribution", "customers"} - (
+        {"attribution"} if args.skip_attribution else set())
+    if "ingest" in parts:
+        _print_ingest(bench_ingest(server_url, args.touchpoints))
+    if "attribution" in parts:
+        from marketing.dev.attribution_bench import main as attribution_main
+
+        attribution_main(server_url)
+    if "customers" in parts:
+        from marketing.dev.customers_bench import main as customers_main
+
+        customers_main(server_url, args.customers, 3 * args.customers)
+    return 0
+
+
+def _print_ingest(ingest: dict) -> None:
     print(
         f"ingest: {ingest['rows']:,} touchpoints in {ingest['files']} files ({ingest['megabytes']:.0f} MB)\n"
         f"  whole ingest   {ingest['ingest_seconds']:7.2f} s  {ingest['ingest_rows_per_s']:>10,.0f} rows/s\n"
@@ -109,11 +130,6 @@ def main(argv: list[str] | None = None) -> int:
         f" {ingest['ratio_ceiling']:.2f} of bare COPY",
         flush=True,
     )
-    if not args.skip_attribution:
-        from marketing.dev.attribution_bench import main as attribution_main
-
-        attribution_main(server_url)
-    return 0
 
 
 if __name__ == "__main__":

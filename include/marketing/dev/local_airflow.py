@@ -39,7 +39,6 @@ LOG_FILE = "standalone.log"
 # Knobs for a laptop (or a 2-core CI box); the caller's environment wins over these.
 TUNING = {
     "AIRFLOW__CORE__PARALLELISM": "4",
-    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
     "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
 }
@@ -55,6 +54,10 @@ def airflow_env(settings: Settings, url: str) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # The project's DAGs are active locally from the start: a paused marketing_attribution
+        # would miss the ingest's Asset events (Airflow queues them only for unpaused DAGs).
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": os.environ.get("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION")
+        or "False",
         "AIRFLOW_CONN_WAREHOUSE": os.environ.get("AIRFLOW_CONN_WAREHOUSE") or airflow_conn_uri(url),
         "WAREHOUSE_URL": url,  # the dashboard, inside the api-server, reads the marts through it
         "LANDING_URL": settings.landing_url,

@@ -1,9 +1,9 @@
-"""Seeded, deterministic sample data for the landing zone (contract section 1).
+"""Seeded, deterministic sample data for the landing zone (docs/contract.md, section 1).
 
 `generate` writes touchpoints, conversions, ad_spend and fx_rates files under a landing root in
 the exact layout of the contract, with the messiness real feeds have: late files, re-sent
 events, gzip files, mixed UTC offsets, utm values only inside page_url, unknown extra fields,
-and bad lines of every kind of contract 1.5 (plus one unreadable gzip file).
+and bad lines of every kind of docs/contract.md section 1.5 (plus one unreadable gzip file).
 
 Everything is drawn from `numpy.random.default_rng(seed)` streams in a fixed order and no value
 depends on the clock (except the default `end_date`) or on dict/set order, so the same
@@ -121,7 +121,7 @@ _CONVERSION_EXTRA_P = (0.94, 0.03, 0.02, 0.01)
 _MODES = ("fields", "fields+referrer", "page_url only", "fields+term/content")
 _MODE_P = (0.60, 0.20, 0.12, 0.08)
 
-# Bad line kinds per feed (contract 1.5); these names are the keys of `bad_by_reason`.
+# Bad line kinds per feed (docs/contract.md, 1.5 Bad input); these names are the keys of `bad_by_reason`.
 TOUCHPOINT_BAD_KINDS = ("not_json", "missing_event_id", "missing_occurred_at", "timestamp_without_offset",
                         "unparseable_timestamp", "no_identity")
 CONVERSION_BAD_KINDS = ("not_json", "missing_conversion_id", "missing_occurred_at",
@@ -175,6 +175,17 @@ class SampleSummary:
         return {"touchpoints": self.touchpoints, "conversions": self.conversions,
                 "ad_spend": self.ad_spend, "fx_rates": self.fx_rates}
 
+    def describe(self) -> str:
+        """A few readable lines: the days written, then one line per feed."""
+        days = (self.end_date - self.start_date).days + 1
+        out = [f"sample data: {days} days, {self.start_date} to {self.end_date}, under {self.root}"]
+        for name, c in self.feeds.items():
+            line = f"  {name:<12} {c.files:>5,} files {c.lines:>11,} lines"
+            if c.bad_lines or c.unreadable_files:
+                line += f"  ({c.bad_lines:,} bad lines, {c.unreadable_files} unreadable file(s): quarantined on load)"
+            out.append(line)
+        return "\n".join(out)
+
 
 # ---- public entry point ---------------------------------------------------------------------
 
@@ -194,7 +205,7 @@ def generate(
     plain local path. The days run up to `end_date` inclusive (default: yesterday in UTC);
     about `touchpoints_per_day` touches are drawn per day (`days * touchpoints_per_day` in
     all, before re-sent duplicates and bad lines). `bad_line_rate` is the share of lines that
-    break a rule of contract 1.5 (at least one of each kind when > 0); 0 writes clean data
+    break a rule of docs/contract.md section 1.5 (at least one of each kind when > 0); 0 writes clean data
     and no unreadable file. Same arguments → byte-identical files.
     """
     if days < 1:
@@ -208,20 +219,23 @@ def generate(
     cal = _Calendar(end - timedelta(days=days - 1), days)
 
     # Independent streams per part, so a change in one part does not reshuffle the others.
-    r_fx, r_people, r_touch, r_conv, r_spend, r_files, r_bad = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7))
+    r_fx, r_people, r_touch, r_conv, r_spend, r_files, r_bad, r_repeat = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8))
     combos = _Combos.build()
     fx = _fx_rates(r_fx, currencies, days)
     total = days * touchpoints_per_day
     people = _People.draw(r_people, max(10, total // 3), currencies)
     touches = _Touches.draw(r_touch, people, combos, total, days)
-    conversions = _Conversions.draw(r_conv, people, touches, combos, fx, currencies, days)
+    repeats = _RepeatBuyers(r_repeat, combos)
+    conversions = _Conversions.draw(r_conv, people, touches, combos, fx, currencies, days, repeats)
+    touches = repeats.touches(touches)
     spend = _Spend.draw(r_spend, touches, combos, fx, currencies, days)
 
     with _Output(_root(landing_url), cal) as out:
         feeds = {
-            "touchpoints": _write_touchpoints(out, r_files, r_bad, cal, people, touches, combos, bad_line_rate),
-            "conversions": _write_conversions(out, r_files, r_bad, cal, people, conversions, bad_line_rate),
+            "touchpoints": _write_touchpoints(out, r_files, r_bad, cal, people, touches, combos, bad_line_rate,
+                                              seed),
+            "conversions": _write_conversions(out, r_files, r_bad, cal, people, conversions, bad_line_rate, seed),
             "ad_spend": _write_ad_spend(out, r_bad, cal, spend, combos, currencies, bad_line_rate),
             "fx_rates": _write_fx_rates(out, cal, fx, currencies),
         }
@@ -275,6 +289,29 @@ def _scrambled_hex(index: np.ndarray, multiplier: int) -> np.ndarray:
 
 # Odd multipliers, one per id space, so touch, conversion, device and user ids look unrelated.
 _TOUCH_ID, _CONVERSION_ID, _DEVICE_ID, _USER_ID = 0x9E3779B97F, 0xC2B2AE3D27, 0x85EBCA6B1D, 0x27D4EB2F17
+_RANK_BITS = 28  # events per day and feed: up to 2**27, then 2**27 ids for that day's bad lines
+_BAD_RANK = 1 << (_RANK_BITS - 1)
+
+
+def _event_ids(seed: int, cal: _Calendar, day: np.ndarray, rank: np.ndarray, multiplier: int) -> list[int]:
+    """Event ids unique per (seed, day): the event's date and rank within its day, mixed with the seed.
+
+    Another day or another seed gives other ids, so drawing more days adds events instead of
+    repeating ids the warehouse holds already (it keeps the first, dropping the new ones).
+    Odd multiply and xor-shift are bijections modulo 2**64, and the seed's mask is xor-ed on,
+    so within one seed no two (day, rank) share an id.
+    """
+    ordinal = (np.asarray(day, np.int64) + cal.start.toordinal()).astype(np.uint64)
+    key = (ordinal << np.uint64(_RANK_BITS)) | np.asarray(rank, np.int64).astype(np.uint64)
+    mixed = key * np.uint64((multiplier * 0x9E3779B1 | 1) & 0xFFFFFFFFFFFFFFFF)
+    mixed ^= mixed >> np.uint64(29)
+    mask = np.random.SeedSequence([seed, multiplier & 0xFFFFFFFF]).generate_state(1, np.uint64)[0]
+    return (mixed ^ mask).tolist()
+
+
+def _ranks(day: np.ndarray) -> np.ndarray:
+    """Each record's place within its day (records sorted by time, so days ascend)."""
+    return np.arange(len(day)) - np.searchsorted(day, day, side="left")
 
 
 def _weighted(rng: np.random.Generator, weights: Sequence[float] | np.ndarray, n: int) -> np.ndarray:
@@ -445,9 +482,10 @@ class _Touches:
 class _TouchLines:
     """Renders touches as JSON lines (field order fixed; fragments pre-rendered per value)."""
 
-    def __init__(self, cal: _Calendar, people: _People, touches: _Touches, combos: _Combos) -> None:
+    def __init__(self, cal: _Calendar, people: _People, touches: _Touches, combos: _Combos, seed: int) -> None:
         self.cal, self.people, self.touches, self.combos = cal, people, touches, combos
-        self.ids = _scrambled_hex(np.arange(len(touches)), _TOUCH_ID)
+        day = touches.t // DAY
+        self.ids = np.array(_event_ids(seed, cal, day, _ranks(day), _TOUCH_ID), dtype=np.uint64)
         self.pages = np.array(_PAGES, dtype=object)
         self.extras = np.array(_TOUCH_EXTRAS, dtype=object)
 
@@ -457,7 +495,7 @@ class _TouchLines:
         fragment = tp.combo[rec] * len(_MODES) + tp.mode[rec]
         extra = np.where(resent, len(_TOUCH_EXTRAS) - 1, tp.extra[rec])
         return [
-            f'{{"event_id":"tp_{i:010x}","occurred_at":"{d}T{h}{z}",{a}{u}{m}"page_url":"{SITE}{p}{q}"{x}}}'
+            f'{{"event_id":"tp_{i:016x}","occurred_at":"{d}T{h}{z}",{a}{u}{m}"page_url":"{SITE}{p}{q}"{x}}}'
             for i, d, h, z, a, u, m, p, q, x in zip(
                 self.ids[rec].tolist(), day, hms, zone,
                 people.anon_text[tp.device[rec]].tolist(), people.user_text[tp.user[rec]].tolist(),
@@ -467,6 +505,93 @@ class _TouchLines:
 
 
 # ---- conversions -----------------------------------------------------------------------------
+
+# Customers come back (docs/customers.md): after their first purchase a customer buys again at a
+# rate and stops buying (churns) after each purchase with a chance that depend on the channel
+# that brought them, each customer drawn around those means (gamma rates, beta churn: the
+# BG/NBD story). Per channel: (repeat purchases per 30 days while active, churn per purchase,
+# order value of a repeat relative to the channel's aov).
+_LOYALTY = {
+    "Paid Search": (0.9, 0.30, 1.0), "Cross-network": (0.6, 0.45, 0.9), "Paid Social": (0.5, 0.55, 0.8),
+    "Paid Video": (0.5, 0.50, 0.9), "Display": (0.4, 0.60, 0.8), "Paid Shopping": (0.8, 0.35, 1.0),
+    "Email": (1.3, 0.15, 1.1), "Affiliates": (0.5, 0.60, 0.7), "Organic Search": (1.0, 0.25, 1.0),
+    "Organic Social": (0.6, 0.45, 0.9), "Referral": (0.9, 0.30, 1.0), "Direct": (1.1, 0.20, 1.1),
+}
+_RETURN_CHANNELS = ("Direct", "Email", "Organic Search")  # how a customer comes back to buy again
+_MAX_REPEATS = 40
+
+
+class _RepeatBuyers:
+    """Repeat purchases of customers, each right after a return visit (a touch of their own)."""
+
+    def __init__(self, rng: np.random.Generator, combos: _Combos) -> None:
+        self.rng, self.combos = rng, combos
+        names = [t.channel for t in TRAFFIC]
+        self.rate = np.array([_LOYALTY[n][0] for n in names]) / (30 * DAY * 1000)  # per ms
+        self.churn = np.array([_LOYALTY[n][1] for n in names])
+        self.value = np.array([_LOYALTY[n][2] * t.aov_usd for n, t in zip(names, TRAFFIC)])
+        self.return_combos = np.array([c for c, k in enumerate(combos.traffic)
+                                       if TRAFFIC[k].channel in _RETURN_CHANNELS])
+        self.touch_t = self.touch_person = self.touch_device = self.touch_user = np.empty(0, np.int64)
+
+    def add(self, t_ms, person, device, kind, ident, usd, traffic, people: _People, days: int):
+        """The conversions with repeat purchases appended; the return visits are kept for `touches`."""
+        rng = self.rng
+        buys = np.flatnonzero(kind == _PURCHASE)
+        order = buys[np.lexsort((t_ms[buys], person[buys]))]
+        first = order[np.r_[True, person[order][1:] != person[order][:-1]]]  # each buyer's first purchase
+        k = traffic[first]
+        n = len(first)
+        rate = rng.gamma(2.0, 0.5, n) * self.rate[k]      # mean rate of the channel
+        churn = rng.beta(2.0, 2.0 * (1 - self.churn[k]) / self.churn[k])
+        at = t_ms[first].astype(np.float64)
+        alive = np.ones(n, dtype=bool)
+        end = days * DAY * 1000
+        new_t, new_who = [], []
+        for _ in range(_MAX_REPEATS):
+            alive &= rng.random(n) >= churn                # after each purchase: stop buying?
+            at = at + rng.exponential(1.0, n) / np.maximum(rate, 1e-300)
+            alive &= at < end
+            if not alive.any():
+                break
+            new_t.append(at[alive].astype(np.int64))
+            new_who.append(np.flatnonzero(alive))
+        if not new_t:
+            return t_ms, person, device, kind, ident, usd
+        when = np.concatenate(new_t)
+        who = np.concatenate(new_who)
+        buyer = person[first][who]
+        registered = people.registered[buyer]
+        # A registered customer logs in (both ids); a guest buys again from the same device.
+        rep_device = people.any_device(rng, buyer)
+        rep_ident = np.where(registered, 0, 2)
+        rep_usd = self.value[k[who]] * rng.lognormal(-0.18, 0.5, len(who))
+        # The visit that brings them back, minutes before the purchase, on the same device.
+        visit_ms = np.maximum(when - (60 + rng.exponential(600.0, len(who))) * 1000, 0)
+        self.touch_t = (visit_ms // 1000).astype(np.int64)
+        self.touch_person, self.touch_device = buyer, rep_device
+        self.touch_user = np.where(registered, buyer, people.count)
+        return (np.concatenate([t_ms, when]), np.concatenate([person, buyer]),
+                np.concatenate([device, rep_device]), np.concatenate([kind, np.full(len(who), _PURCHASE)]),
+                np.concatenate([ident, rep_ident]), np.concatenate([usd, rep_usd]))
+
+    def touches(self, touches: _Touches) -> _Touches:
+        """`touches` with the return visits added, in time order."""
+        n = len(self.touch_t)
+        if not n:
+            return touches
+        rng = self.rng
+        combo = self.return_combos[rng.integers(0, len(self.return_combos), n)]
+        parts = (
+            (touches.t, self.touch_t), (touches.person, self.touch_person), (touches.device, self.touch_device),
+            (touches.user, self.touch_user), (touches.combo, combo),
+            (touches.mode, _weighted(rng, _MODE_P, n)), (touches.page, _weighted(rng, _PAGE_P, n)),
+            (touches.extra, _weighted(rng, _TOUCH_EXTRA_P, n)),
+        )
+        merged = [np.concatenate([a, b.astype(a.dtype)]) for a, b in parts]
+        order = np.argsort(merged[0], kind="stable")
+        return _Touches(*(m[order] for m in merged))
+
 
 _CONVERSION_TYPES = ("purchase", "signup", "app_install", "refund", "view_item", "add_to_cart", "begin_checkout")
 _PURCHASE, _SIGNUP, _APP_INSTALL, _REFUND, _VIEW_ITEM, _ADD_TO_CART, _BEGIN_CHECKOUT = range(len(_CONVERSION_TYPES))
@@ -497,7 +622,8 @@ class _Conversions:
 
     @classmethod
     def draw(cls, rng: np.random.Generator, people: _People, touches: _Touches, combos: _Combos,
-             fx: np.ndarray, currencies: tuple[str, ...], days: int) -> _Conversions:
+             fx: np.ndarray, currencies: tuple[str, ...], days: int,
+             repeats: _RepeatBuyers | None = None) -> _Conversions:
         traffic = combos.traffic[touches.combo]
         cvr = np.array([t.cvr for t in TRAFFIC])
         src = np.flatnonzero(rng.random(len(touches)) < cvr[traffic])
@@ -520,6 +646,10 @@ class _Conversions:
         ident[kind == _SIGNUP] = 0
 
         usd = np.array([t.aov_usd for t in TRAFFIC])[traffic[src]] * rng.lognormal(-0.18, 0.6, m)
+        if repeats is not None:  # customers come back: repeat purchases after a return visit
+            t_ms, person, device, kind, ident, usd = repeats.add(
+                t_ms, person, device, kind, ident, usd, traffic[src], people, days)
+            m, registered = len(t_ms), people.registered[person]
         currency = people.currency[person]
         day = np.minimum(t_ms // (DAY * 1000), days - 1)
         amount = usd / fx[currency, day]
@@ -593,9 +723,10 @@ def _revenue_text(kind: np.ndarray, amount: np.ndarray, currency: np.ndarray, ba
 class _ConversionLines:
     """Renders conversions as JSON lines."""
 
-    def __init__(self, cal: _Calendar, people: _People, conversions: _Conversions) -> None:
+    def __init__(self, cal: _Calendar, people: _People, conversions: _Conversions, seed: int) -> None:
         self.cal, self.people, self.conv = cal, people, conversions
-        self.ids = _scrambled_hex(np.arange(len(conversions)), _CONVERSION_ID)
+        day = conversions.t_ms // (DAY * 1000)
+        self.ids = np.array(_event_ids(seed, cal, day, _ranks(day), _CONVERSION_ID), dtype=np.uint64)
         self.types = np.array(_CONVERSION_TYPES, dtype=object)
         self.extras = np.array(_CONVERSION_EXTRAS, dtype=object)
 
@@ -606,7 +737,7 @@ class _ConversionLines:
         extra = np.where(resent, len(_CONVERSION_EXTRAS) - 1, cv.extra[rec])
         revenue = [cv.revenue[i] for i in rec.tolist()]
         return [
-            f'{{"conversion_id":"cv_{i:010x}","occurred_at":"{d}T{h}.{ms:03d}{z}",{a}{u}'
+            f'{{"conversion_id":"cv_{i:016x}","occurred_at":"{d}T{h}.{ms:03d}{z}",{a}{u}'
             f'"conversion_type":"{k}"{r}{x}}}'
             for i, d, h, ms, z, a, u, k, r, x in zip(
                 self.ids[rec].tolist(), day, hms, (t_ms % 1000).tolist(), zone,
@@ -913,16 +1044,15 @@ def _write_json_feed(out: _Output, feed: str, plans: list[_FilePlan], render: Ca
 
 def _write_touchpoints(out: _Output, r_files: np.random.Generator, r_bad: np.random.Generator,
                        cal: _Calendar, people: _People, touches: _Touches, combos: _Combos,
-                       bad_rate: float) -> FeedCounts:
+                       bad_rate: float, seed: int) -> FeedCounts:
     plans = _plan_json_files(r_files, touches.t // DAY, cal.days, rows_per_file=_ROWS_PER_TOUCH_FILE,
                              gz_day=lambda d: d % 7 == 3, late_old=max(1, cal.days // 20),
                              late_new=max(1, cal.days // 15), resend_share=0.0003)
     _assign_bad(r_bad, plans, len(TOUCHPOINT_BAD_KINDS), bad_rate)
-    render = _TouchLines(cal, people, touches, combos)
-    first_bad = len(touches)
+    render = _TouchLines(cal, people, touches, combos, seed)
 
     def make_bad(line: str, kind: int, serial: int) -> str:
-        new_id = f"tp_{int(_scrambled_hex(np.array([first_bad + serial]), _TOUCH_ID)[0]):010x}"
+        new_id = f"tp_{_event_ids(seed, cal, [0], [_BAD_RANK + serial], _TOUCH_ID)[0]:016x}"
         return _bad_json(line, TOUCHPOINT_BAD_KINDS[kind], "event_id", new_id, serial)
 
     tally = _write_json_feed(out, "touchpoints", plans, render, TOUCHPOINT_BAD_KINDS, make_bad)
@@ -938,16 +1068,15 @@ def _write_touchpoints(out: _Output, r_files: np.random.Generator, r_bad: np.ran
 
 def _write_conversions(out: _Output, r_files: np.random.Generator, r_bad: np.random.Generator,
                        cal: _Calendar, people: _People, conversions: _Conversions,
-                       bad_rate: float) -> FeedCounts:
+                       bad_rate: float, seed: int) -> FeedCounts:
     plans = _plan_json_files(r_files, conversions.t_ms // (DAY * 1000), cal.days,
                              rows_per_file=_ROWS_PER_CONVERSION_FILE, gz_day=lambda d: d % 9 == 4,
                              late_old=1, late_new=max(1, cal.days // 30), resend_share=0.002)
     _assign_bad(r_bad, plans, len(CONVERSION_BAD_KINDS), bad_rate)
-    render = _ConversionLines(cal, people, conversions)
-    first_bad = len(conversions)
+    render = _ConversionLines(cal, people, conversions, seed)
 
     def make_bad(line: str, kind: int, serial: int) -> str:
-        new_id = f"cv_{int(_scrambled_hex(np.array([first_bad + serial]), _CONVERSION_ID)[0]):010x}"
+        new_id = f"cv_{_event_ids(seed, cal, [0], [_BAD_RANK + serial], _CONVERSION_ID)[0]:016x}"
         return _bad_json(line, CONVERSION_BAD_KINDS[kind], "conversion_id", new_id, serial)
 
     return _write_json_feed(out, "conversions", plans, render, CONVERSION_BAD_KINDS, make_bad).counts()

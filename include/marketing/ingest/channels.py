@@ -34,7 +34,7 @@ _TOP_LEVEL_KEYS = {"source_categories", "fallback_channel", "patterns", "rule"}
 _SECOND_LEVEL_SUFFIX_LABELS = frozenset({"co", "com", "org", "net", "ac", "gov", "edu"})
 # Google's list prefixes every category; rule files say just SEARCH, SOCIAL, ...
 _CATEGORY_PREFIX = "SOURCE_CATEGORY_"
-# A referrer from a host in this category is an organic search visit (spec: channels.md).
+# A referrer from a host in this category is an organic search visit (docs/channels.md).
 _SEARCH_CATEGORY = "SEARCH"
 _HAS_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
 

@@ -1,7 +1,7 @@
 """Data-quality checks on what one ingest run loaded; a failure names the files.
 
 The checks run after the loads have committed, so a failing check fails its task while the
-good rows stay loaded (contract 1.5).
+good rows stay loaded (docs/contract.md, 1.5 Bad input).
 """
 
 from __future__ import annotations
@@ -31,18 +31,18 @@ def _files(rows: Sequence[tuple], describe) -> str:
 
 def run_checks(conn, settings: Settings, file_ids: Sequence[int]) -> list[CheckResult]:
     """Run every check on the files `file_ids` (the manifest rows of one run)."""
-    params = {"file_ids": list(file_ids), "max_future_seconds": settings.max_future_hours * 3600}
+    binds = {"file_ids": list(file_ids), "max_future_seconds": settings.max_future_hours * 3600}
     results = []
     with conn.cursor() as cur:
-        cur.execute(SQL("null_keys"), params)
+        cur.execute(SQL("null_keys"), binds)
         rows = cur.fetchall()
         results.append(CheckResult("no_null_keys", not rows, _files(rows, lambda r: f"{r[0]} ({r[1]} rows)")))
 
-        cur.execute(SQL("duplicate_ids"), params)
+        cur.execute(SQL("duplicate_ids"), binds)
         rows = cur.fetchall()
         results.append(CheckResult("no_duplicate_ids", not rows, _files(rows, lambda r: f"{r[0]} ({r[1]} ids)")))
 
-        cur.execute(SQL("quarantine_rate"), params)
+        cur.execute(SQL("quarantine_rate"), binds)
         rows = cur.fetchall()
         run_rate = rows[0][3] if rows else 0.0
         results.append(
@@ -54,7 +54,7 @@ def run_checks(conn, settings: Settings, file_ids: Sequence[int]) -> list[CheckR
             )
         )
 
-        cur.execute(SQL("future_timestamps"), params)
+        cur.execute(SQL("future_timestamps"), binds)
         rows = cur.fetchall()
         results.append(
             CheckResult(

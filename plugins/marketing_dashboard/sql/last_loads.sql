@@ -1,4 +1,4 @@
--- The newest loaded file of each feed.
+-- The newest file of each feed that loaded rows (a wholly quarantined file is not "loaded").
 select distinct on (feed)
     feed,
     path,
@@ -6,4 +6,5 @@ select distinct on (feed)
     rows_loaded,
     rows_quarantined
 from ops.load_manifest
+where rows_loaded > 0
 order by feed, loaded_at desc, file_id desc

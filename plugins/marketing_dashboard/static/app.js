@@ -1,42 +1,15 @@
 // The Marketing dashboard page: reads the plugin's JSON API (same origin, Airflow's session
 // cookie) and draws with Chart.js. Every number shown comes from the API as it is; the page
-// only formats, colours and sorts.
+// only formats, colours and sorts. Channel colours come from common.js (shared with the
+// Customers view).
 "use strict";
 
-// One colour per channel, everywhere (GA4 default channel names; others get a stable one).
-const CHANNEL_COLOURS = {
-  "Paid Search": "#1f77b4",
-  "Paid Social": "#ff7f0e",
-  "Display": "#d62728",
-  "Email": "#2ca02c",
-  "Affiliates": "#9467bd",
-  "Paid Video": "#8c564b",
-  "Paid Shopping": "#e377c2",
-  "Organic Search": "#17becf",
-  "Organic Social": "#bcbd22",
-  "Organic Video": "#aec7e8",
-  "Organic Shopping": "#ffbb78",
-  "Referral": "#98df8a",
-  "Direct": "#7f7f7f",
-  "SMS": "#c5b0d5",
-  "Mobile Push Notifications": "#c49c94",
-  "Audio": "#f7b6d2",
-  "Cross-network": "#dbdb8d",
-  "Paid Other": "#9edae5",
-  "Unassigned": "#c7c7c7",
-  "Unattributed": "#525252",
-};
-const EXTRA_COLOURS = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354"];
+const OTHER = "Other channels";
+const TOP_DAILY_CHANNELS = 5; // lines a reader can tell apart; the rest are summed as OTHER
 
 const state = { options: null, charts: {}, campaigns: [], sort: { key: "spend", dir: "desc" } };
 const $ = (id) => document.getElementById(id);
 
-function channelColour(channel) {
-  if (CHANNEL_COLOURS[channel]) return CHANNEL_COLOURS[channel];
-  let hash = 0;
-  for (const ch of channel) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  return EXTRA_COLOURS[hash % EXTRA_COLOURS.length];
-}
 
 // ---- formatting ------------------------------------------------------------------------
 function money(value, digits = 0) {
@@ -81,6 +54,16 @@ async function api(path, params = {}) {
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(body.detail || `${path}: HTTP ${response.status}`);
   return body;
+}
+
+// A period without results: say so (and which days have results) instead of empty axes.
+function showEmpty(message) {
+  $("empty").textContent = message;
+  $("empty").hidden = !message;
+  if (message) {
+    $("kpis").replaceChildren();
+    document.body.dataset.state = "empty-range";
+  }
 }
 
 function showError(message) {
@@ -145,10 +128,22 @@ function drawByChannel(id, rows, models, channels, metric, { heading, yTitle, fo
   });
 }
 
-function drawDaily(id, daily, metric, order, heading, yTitle) {
-  const rank = (channel) => (order.includes(channel) ? order.indexOf(channel) : order.length);
-  const series = daily.series.filter((s) => s[metric].some((v) => v !== 0))
-    .sort((a, b) => rank(a.channel) - rank(b.channel) || a.channel.localeCompare(b.channel));
+// The `top` channels with the most of `metric` over the period, and the rest summed as OTHER.
+function topSeries(series, metric, top) {
+  const size = (s) => s[metric].reduce((sum, v) => sum + Math.abs(v), 0);
+  const ranked = [...series].sort((a, b) => size(b) - size(a) || a.channel.localeCompare(b.channel));
+  if (ranked.length <= top + 1) return ranked;
+  const rest = ranked.slice(top);
+  const summed = rest[0][metric].map((_, i) => rest.reduce((sum, s) => sum + s[metric][i], 0));
+  return [...ranked.slice(0, top), { channel: OTHER, [metric]: summed }];
+}
+
+// One line per channel (or the top channels and OTHER); returns the series drawn.
+function drawDaily(id, daily, metric, order, heading, yTitle, top = null) {
+  const rank = (channel) => (channel === OTHER ? order.length + 1 : order.includes(channel) ? order.indexOf(channel) : order.length);
+  let series = daily.series.filter((s) => s[metric].some((v) => v !== 0));
+  if (top) series = topSeries(series, metric, top);
+  series = series.sort((a, b) => rank(a.channel) - rank(b.channel) || a.channel.localeCompare(b.channel));
   draw(id, {
     type: "line",
     data: {
@@ -168,6 +163,7 @@ function drawDaily(id, daily, metric, order, heading, yTitle) {
       scales: { x: axis("Date", undefined, { ticks: { maxTicksLimit: 12 } }), y: axis(yTitle, moneyShort, { beginAtZero: true }) },
     },
   });
+  return series;
 }
 
 // ---- tables ----------------------------------------------------------------------------
@@ -310,10 +306,23 @@ function openInAirflow(event) {
   }
 }
 
+const shortPath = (path) => path.split("/").slice(-2).join("/");
+
 function renderFreshness(f) {
   const file = f.last_file;
-  setCard("last-file", file ? ago(file.loaded_at) : "none yet",
-          file ? `${file.feed}: ${file.path.split("/").slice(-2).join("/")} · ${when(file.loaded_at)}` : "");
+  let detail = file ? `${file.feed}: ${shortPath(file.path)} · ${when(file.loaded_at)}` : "";
+  const rejected = f.last_quarantined_file; // newer, but loaded nothing: named, never shown as "loaded"
+  if (rejected) detail += `${detail ? " · " : ""}newer ${shortPath(rejected.path)} was wholly quarantined`;
+  setCard("last-file", file ? ago(file.loaded_at) : "none yet", detail);
+  const marts = f.marts || {};
+  $("parameters").hidden = !marts.parameters;
+  $("parameters").textContent = marts.parameters ? `Model parameters of these marts: ${marts.parameters}.` : "";
+  $("stale").hidden = !marts.stale;
+  $("stale").textContent = marts.stale
+    ? `The marts are older than the last load: data loaded up to ${when(marts.last_load_at)} is not all in these `
+      + `numbers yet (the last attribution run started ${when(marts.last_run_started_at)}). They catch up when `
+      + "marketing_attribution runs: check that it is not paused."
+    : "";
   const run = f.last_attribution_run;
   setCard("last-run", run ? ago(run.finished_at || run.started_at) : "none yet",
           run ? `#${run.run_id} ${run.mode} · ${run.finished_at ? `finished ${when(run.finished_at)}` : "running"}` : "");
@@ -337,14 +346,20 @@ function renderKpis(data, model) {
   const kpis = $("kpis");
   kpis.replaceChildren();
   if (!total) return;
+  // Totals over all channels are the same under every model (each conversion is credited in
+  // full); only the split between channels moves, so paid-only ROAS is the model's figure.
+  const paid = data.rows.filter((r) => r.model === model && r.spend > 0);
+  const paidSpend = paid.reduce((sum, r) => sum + r.spend, 0);
+  const paidRoas = paidSpend ? paid.reduce((sum, r) => sum + r.attributed_revenue, 0) / paidSpend : null;
   const items = [
-    ["Spend", money(total.spend)],
-    ["Attributed revenue", money(total.attributed_revenue)],
-    ["ROAS", ratio(total.roas)],
-    ["Attributed conversions", count(total.attributed_conversions)],
-    ["CPA", money(total.cpa, 2)],
+    ["Spend", money(total.spend), "all channels"],
+    ["Attributed revenue", money(total.attributed_revenue), "all channels, the same under every model"],
+    ["Blended ROAS", ratio(total.roas), "all channels' revenue ÷ paid spend"],
+    ["Paid-only ROAS", ratio(paidRoas), `${modelLabel(model)}: revenue credited to channels with spend`],
+    ["Attributed conversions", count(total.attributed_conversions), "all channels"],
+    ["Blended CPA", money(total.cpa, 2), "paid spend ÷ all conversions"],
   ];
-  for (const [label, value] of items) {
+  for (const [label, value, detail] of items) {
     const card = document.createElement("div");
     card.className = "card";
     const h = document.createElement("h3");
@@ -354,7 +369,7 @@ function renderKpis(data, model) {
     v.textContent = value;
     const d = document.createElement("p");
     d.className = "detail";
-    d.textContent = `${modelLabel(model)} model`;
+    d.textContent = detail;
     card.append(h, v, d);
     kpis.append(card);
   }
@@ -462,7 +477,7 @@ async function refreshAssists() {
 
 function showView(view) {
   document.body.dataset.view = view;
-  for (const a of document.querySelectorAll(".views a")) {
+  for (const a of document.querySelectorAll(".tabs a")) {
     if (a.dataset.view === view) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
@@ -494,6 +509,12 @@ async function refresh() {
       api("daily", { ...period, model: f.model }),
       api("campaigns", { ...period, model: f.model }),
     ]);
+    if (!byChannel.rows.length && !daily.series.length) {
+      showEmpty(`No results between ${f.start} and ${f.end}: the marts hold ${state.options.first_date} to `
+                + `${state.options.last_date}. Pick days in that range.`);
+      return;
+    }
+    showEmpty("");
     // Channels by spend, then by revenue, so the colours line up with the largest first.
     const totals = new Map();
     for (const r of byChannel.rows) {
@@ -516,8 +537,15 @@ async function refresh() {
     renderKpis(byChannel, f.model);
     $("daily-title").textContent = `Spend and attributed revenue over time, ${range} (${modelLabel(f.model)})`;
     drawDaily("spend-daily-chart", daily, "spend", channels, "Spend per day by channel", `Spend (${daily.currency})`);
-    drawDaily("revenue-daily-chart", daily, "attributed_revenue", channels,
-              `Attributed revenue per day by channel (${modelLabel(f.model)})`, `Attributed revenue (${daily.currency})`);
+    const drawn = drawDaily("revenue-daily-chart", daily, "attributed_revenue", channels,
+                            `Attributed revenue per day, top ${TOP_DAILY_CHANNELS} channels (${modelLabel(f.model)})`,
+                            `Attributed revenue (${daily.currency})`, TOP_DAILY_CHANNELS);
+    const refundDays = daily.dates.filter((_, i) => drawn.some((s) => s.attributed_revenue[i] < 0));
+    $("daily-note").textContent = `Revenue: the ${TOP_DAILY_CHANNELS} channels with the most attributed revenue, `
+      + `the others summed as "${OTHER}".` + (refundDays.length
+      ? ` Below zero on ${refundDays.map(dayLabel).join(", ")}: refunds (negative revenue) credited to a channel `
+        + "that day outweighed its new revenue."
+      : "");
     $("campaigns-title").textContent = `Campaigns, ${range} (${modelLabel(f.model)})`;
     state.campaigns = campaigns.rows;
     renderCampaigns();
@@ -566,7 +594,7 @@ async function start() {
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); refreshView(); });
   $("compare").addEventListener("change", refresh);
   $("conversion-type").addEventListener("change", refreshAssists);
-  for (const a of document.querySelectorAll(".views a")) {
+  for (const a of document.querySelectorAll(".tabs a")) {
     a.addEventListener("click", (event) => { event.preventDefault(); showView(a.dataset.view); refreshView(); });
   }
   await refreshView();

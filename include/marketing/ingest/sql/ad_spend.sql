@@ -1,5 +1,6 @@
--- Merge one file version's spend into core: one row per (date, source, medium, campaign);
--- the file loaded last restates a key (within a file, its last line). Converted to the
+-- Merge one new file's spend into core: one row per (date, source, medium, campaign). Keys the
+-- file restates were removed by ad_spend_beaten.sql; a key still held comes from a file that
+-- ranks after this one and stays (within a file, its last line wins). Converted to the
 -- reporting currency with the rate of its own day.
 with incoming as (
     select distinct on (r.date, r.source, r.medium, r.campaign)
@@ -20,15 +21,7 @@ upserted as (
         date, source, medium, campaign, channel, spend * fx_rate, spend, currency, fx_rate,
         impressions, clicks, file_id
     from incoming
-    on conflict (date, source, medium, campaign) do update
-        set channel = excluded.channel,
-            spend = excluded.spend,
-            spend_original = excluded.spend_original,
-            currency = excluded.currency,
-            fx_rate = excluded.fx_rate,
-            impressions = excluded.impressions,
-            clicks = excluded.clicks,
-            file_id = excluded.file_id
+    on conflict (date, source, medium, campaign) do nothing
     returning date
 )
 insert into ops.attribution_queue (kind, key, since, file_id)

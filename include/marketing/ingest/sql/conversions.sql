@@ -1,5 +1,6 @@
--- Merge one file version's conversions into core: one row per conversion_id, the first loaded
--- wins. Revenue is converted to the reporting currency with the rate of the conversion's own
+-- Merge one new file's conversions into core: one row per conversion_id. Rows the file beats
+-- were removed by conversions_beaten.sql; a key still held comes from a file that ranks before
+-- this one and stays (within the file, its first line wins). Revenue is converted to the reporting currency with the rate of the conversion's own
 -- day (in the reporting time zone); lines without a rate were quarantined before this.
 with incoming as (
     select distinct on (r.conversion_id)

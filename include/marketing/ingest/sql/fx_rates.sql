@@ -1,12 +1,10 @@
--- Merge one file version's rates into core: a later row for the same (date, currency) restates
--- it (within a file, its last line). A restated rate re-converts the revenue and spend of its
--- day and queues them; a new rate changes no loaded row (lines without a rate were quarantined).
+-- Apply the rates in incoming_rates (made by fx_rates_beaten.sql for a new file, by
+-- fx_rates_restate.sql for a restated one) to core. A restated rate re-converts the revenue and
+-- spend of its day and queues them; a new rate changes no loaded row (lines without a rate
+-- were quarantined).
 create temp table restated_rates on commit drop as
 with incoming as (
-    select distinct on (date, currency) date, currency, rate, file_id
-    from raw.fx_rates
-    where file_id = %(file_id)s
-    order by date, currency, line_number desc
+    select * from incoming_rates
 ),
 previous as (
     select fx.date, fx.currency, fx.rate
@@ -48,3 +46,6 @@ with converted as (
 insert into ops.attribution_queue (kind, key, since, file_id)
 select distinct 'spend_date', date::text, null::timestamptz, %(file_id)s
 from converted;
+
+drop table incoming_rates;
+drop table restated_rates;

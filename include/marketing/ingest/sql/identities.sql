@@ -1,6 +1,7 @@
--- Identity links carried by one file version of %(feed)s, touchpoints or conversions (docs/contract.md,
--- "People"). For each anonymous_id the earliest event that carried both ids wins; ties are broken
--- by the event's id. The branch of the other feed is dropped when the statement is planned.
+-- Identity links carried by a new file of %(feed)s, touchpoints or conversions (README, People).
+-- A device's link is the earliest line of any live file that carries both ids; ties are broken
+-- by the event's id, then the user_id. identities_rekey.sql then moves the device's events. The
+-- branch of the other feed is dropped when the statement is planned.
 create temp table links on commit drop as
 select distinct on (anonymous_id)
     anonymous_id, user_id, occurred_at as linked_at, link_event
@@ -14,7 +15,7 @@ from (
     where %(feed)s = 'conversions' and file_id = %(file_id)s
 ) as events
 where anonymous_id is not null and user_id is not null
-order by anonymous_id, occurred_at, link_event;
+order by anonymous_id, occurred_at, link_event, user_id;
 
 -- The file's rows are too new for the table statistics: without real counts the planner
 -- picks nested loops that grow with the square of the file.
@@ -26,7 +27,7 @@ select links.anonymous_id, known.user_id as old_user_id, links.user_id
 from links
 left join core.identities known using (anonymous_id)
 where known.anonymous_id is null
-   or ((links.linked_at, links.link_event) < (known.linked_at, known.link_event)
+   or ((links.linked_at, links.link_event, links.user_id) < (known.linked_at, known.link_event, known.user_id)
        and links.user_id <> known.user_id);
 
 analyze relinked;
@@ -39,29 +40,6 @@ on conflict (anonymous_id) do update
         linked_at = excluded.linked_at,
         link_event = excluded.link_event,
         file_id = excluded.file_id
-    where (excluded.linked_at, excluded.link_event) < (i.linked_at, i.link_event);
+    where (excluded.linked_at, excluded.link_event, excluded.user_id) < (i.linked_at, i.link_event, i.user_id);
 
--- Events of a newly linked device that carry no user_id now belong to the linked user. They
--- are found through the person index: until now their key was the device's or the old user's.
-update core.touchpoints t
-set person_key = 'u:' || r.user_id
-from relinked r
-where t.person_key in ('a:' || r.anonymous_id, 'u:' || r.old_user_id)
-  and t.anonymous_id = r.anonymous_id
-  and t.user_id is null;
-
-update core.conversions c
-set person_key = 'u:' || r.user_id
-from relinked r
-where c.person_key in ('a:' || r.anonymous_id, 'u:' || r.old_user_id)
-  and c.anonymous_id = r.anonymous_id
-  and c.user_id is null;
-
--- Every person who lost or gained touches gets all conversions recomputed.
-insert into ops.attribution_queue (kind, key, since, file_id)
-select distinct 'person', person_key, null::timestamptz, %(file_id)s
-from relinked
-cross join lateral (
-    values ('a:' || anonymous_id), ('u:' || user_id), ('u:' || old_user_id)
-) as keys (person_key)
-where person_key is not null;
+drop table links;

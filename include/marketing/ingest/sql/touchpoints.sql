@@ -1,7 +1,8 @@
--- Merge one file version's touchpoints into core: one row per event_id, the first loaded wins
--- (within the file, its first line). Persons whose paths got new touches are queued for
--- attribution from their earliest new touch on. Rows go in event_id order, which keeps the
--- primary-key inserts local in the index.
+-- Merge one new file's touchpoints into core: one row per event_id. Rows the file beats were
+-- removed by touchpoints_beaten.sql; a key still held comes from a file that ranks before this
+-- one and stays (within the file, its first line wins). Persons whose paths got new touches
+-- are queued for attribution from their earliest new touch on. Rows go in event_id order,
+-- which keeps the primary-key inserts local in the index.
 with incoming as (
     select distinct on (r.event_id)
         r.event_id,

@@ -124,7 +124,7 @@ create table core.identities (
 create table core.touchpoints (
     event_id     text        primary key,
     occurred_at  timestamptz not null,
-    person_key   text        not null, -- 'u:<user_id>' or 'a:<anonymous_id>' (attribution.md, People)
+    person_key   text        not null, -- 'u:<user_id>' or 'a:<anonymous_id>' (docs/contract.md, 1.6 People)
     anonymous_id text,
     user_id      text,
     source       text,

@@ -1,5 +1,5 @@
--- Attribution marts (contract section 4) and the ops tables that say how they were built.
--- Written by marketing.attribution, one transaction per run; attribution.md has the rules.
+-- Attribution marts (docs/contract.md section 4) and the ops tables that say how they were built.
+-- Written by marketing.attribution, one transaction per run; docs/attribution.md has the rules.
 -- Text columns of the marts compare byte-wise (collate "C"): runs sort and group them a lot,
 -- and a locale's rules make that several times slower. Equality with core's text is the same.
 

@@ -1,4 +1,4 @@
--- The touchpoint index carries the columns of a path (attribution.md, The path of a conversion),
+-- The touchpoint index carries the columns of a path (docs/attribution.md, "The path of a conversion"),
 -- so the touches of a conversion are read from the index alone: one index range per
 -- conversion instead of one table page per touch. It replaces the plain (person_key,
 -- occurred_at) index, whose lookups it serves as well.

@@ -1,4 +1,4 @@
--- Credits stored per path touch (attribution.md; contract section 4 is the view below).
+-- Credits stored per path touch (docs/attribution.md; docs/contract.md section 4 is the view below).
 -- The marts are rebuilt from scratch by the next run: the state row goes, so it is a full one.
 
 drop table marts.attribution_credits;

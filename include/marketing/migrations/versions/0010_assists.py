@@ -5,7 +5,7 @@ goes, so the next run is a full rebuild: it fills them, and restates `marts.roas
 the final conversion types only.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0011
 """
 
 from pathlib import Path
@@ -13,7 +13,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

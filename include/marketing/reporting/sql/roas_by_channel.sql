@@ -6,9 +6,8 @@ select
     sum(spend) as spend,
     sum(attributed_conversions) as attributed_conversions,
     sum(attributed_revenue) as attributed_revenue,
-    sum(attributed_revenue) / nullif(sum(spend), 0) as roas,
-    -- no spend: no cost per acquisition (the daily mart says 0 there, which misleads)
-    nullif(sum(spend), 0) / nullif(sum(attributed_conversions)::numeric, 0) as cpa
+    marts.period_roas(sum(attributed_revenue), sum(spend)) as roas,
+    marts.period_cpa(sum(spend), sum(attributed_conversions)) as cpa
 from marts.roas_daily
 where date between %(start)s and %(end)s
     and model = any(%(models)s)

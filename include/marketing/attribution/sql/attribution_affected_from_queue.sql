@@ -1,4 +1,4 @@
--- An incremental run's scope, from the change queue. The run holds the loads' advisory lock, so
+-- An incremental run's affected conversions, from the change queue. The run holds the loads' advisory lock, so
 -- no load can add to the queue until it commits: the caller empties the queue after this
 -- statement (TRUNCATE: no dead rows to clean up; rolled back with the run if it fails).
 with queued_conversions as (

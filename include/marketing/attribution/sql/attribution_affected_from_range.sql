@@ -1,4 +1,4 @@
--- A range run's scope: every conversion whose day (reporting time zone) is in the range, as
+-- A range run's affected conversions: every conversion whose day (reporting time zone) is in the range, as
 -- core has it now and as the credits have it (a conversion that left core or moved to another
 -- day loses its old rows), and the spend of every day of the range. The queue is left alone.
 with range_bounds as (

@@ -1,0 +1,38 @@
+"""`make report`: the closing table reads the same query files as the dashboard (real Postgres)."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketing.attribution import run_attribution
+from marketing.attribution.models import MODELS
+from marketing.config import AttributionParams, Settings
+from marketing.reporting.report import roas_by_model
+
+from .attribution_fixtures import DAY, T0, add_conversion, add_spend, add_touch
+
+pytestmark = pytest.mark.integration
+
+
+def test_report_before_the_first_run_says_there_is_nothing_yet(warehouse_url):
+    assert roas_by_model(warehouse_url, Settings()) == "No attribution results yet: load data with `make run` first."
+
+
+def test_report_has_a_table_per_model_with_period_ratios_and_no_cpa_without_spend(warehouse_url, db):
+    with db, db.cursor() as cur:
+        add_touch(cur, "t1", T0 - DAY, channel="Paid Search", campaign="brand")
+        add_conversion(cur, "c1", T0, revenue=150)
+        add_touch(cur, "t2", T0 - DAY, person="u:bob", channel="Email", campaign="spring")
+        add_conversion(cur, "c2", T0, person="u:bob", revenue=40)
+        add_spend(cur, T0.date(), "Paid Search", "brand", 50)
+    run_attribution(db, AttributionParams())
+    lines = roas_by_model(warehouse_url, Settings()).splitlines()
+    assert lines[0] == f"ROAS by channel, {T0.date()} to {T0.date()}, amounts in USD"
+    assert [line.removeprefix("== ") for line in lines if line.startswith("== ")] == list(MODELS)
+    table = lines[lines.index("== linear"):]
+    paid, email, total = (next(line for line in table if line.startswith(name)) for name in ("Paid Search", "Email", "total"))
+    # channels by attributed revenue; ROAS 150 / 50 = 3, CPA 50 / 1; no spend: neither ROAS nor CPA
+    assert table.index(paid) < table.index(email)
+    assert paid.split() == ["Paid", "Search", "50.00", "1.0", "150.00", "3.00", "50.00"]
+    assert email.split() == ["Email", "0.00", "1.0", "40.00"]
+    assert total.split() == ["total", "50.00", "2.0", "190.00", "3.80"]
