@@ -646,10 +646,12 @@ class _Conversions:
         ident[kind == _SIGNUP] = 0
 
         usd = np.array([t.aov_usd for t in TRAFFIC])[traffic[src]] * rng.lognormal(-0.18, 0.6, m)
+        start_ms = touches.t[src] * 1000  # the touch each conversion follows (its funnel starts there)
         if repeats is not None:  # customers come back: repeat purchases after a return visit
             t_ms, person, device, kind, ident, usd = repeats.add(
                 t_ms, person, device, kind, ident, usd, traffic[src], people, days)
             m, registered = len(t_ms), people.registered[person]
+            start_ms = np.concatenate([start_ms, repeats.touch_t * 1000])
         currency = people.currency[person]
         day = np.minimum(t_ms // (DAY * 1000), days - 1)
         amount = usd / fx[currency, day]
@@ -663,7 +665,6 @@ class _Conversions:
         # Funnel micro-conversions, revenue 0: a purchase's visitor views the item, adds it to the
         # cart and checks out between the touch and the purchase; other touches start funnels
         # that stop at some step, at the rates of their kind of traffic.
-        start_ms = touches.t[src] * 1000
         bought = np.flatnonzero(kind == _PURCHASE)
         way = np.sort(rng.random((len(bought), len(_FUNNEL))), axis=1)  # share of the way to the purchase
         bought_t = start_ms[bought, None] + (way * (t_ms[bought] - start_ms[bought])[:, None]).astype(np.int64)
