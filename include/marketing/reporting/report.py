@@ -103,7 +103,7 @@ def roas_by_model(url: str, settings: Settings, *, start: date | None = None, en
     return "\n".join(out)
 
 
-def assisted_table(cur, settings: Settings, start: date, end: date) -> list[str]:
+def assisted_table(cur, settings: Settings, start: date | None = None, end: date | None = None) -> list[str]:
     """Per channel: last-touch and assisted conversions and value of the final types, and the ratio."""
     final = list(settings.attribution.final_conversion_types)
     cur.execute(SQL("assisted_by_channel"), {"start": start, "end": end, "conversion_types": final})
@@ -118,7 +118,7 @@ def assisted_table(cur, settings: Settings, start: date, end: date) -> list[str]
     return out
 
 
-def funnel_table(cur, settings: Settings, start: date, end: date) -> list[str]:
+def funnel_table(cur, settings: Settings, start: date | None = None, end: date | None = None) -> list[str]:
     """Per channel under last_non_direct: each FUNNEL_STEPS step's conversions and the rate from the step before."""
     steps = list(settings.attribution.funnel_steps)
     cur.execute(SQL("funnel_by_channel"), {"start": start, "end": end, "model": FUNNEL_MODEL, "funnel_steps": steps})
