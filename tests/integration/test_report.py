@@ -35,4 +35,7 @@ def test_report_has_a_table_per_model_with_period_ratios_and_no_cpa_without_spen
     assert table.index(paid) < table.index(email)
     assert paid.split() == ["Paid", "Search", "50.00", "1.0", "150.00", "3.00", "50.00"]
     assert email.split() == ["Email", "0.00", "1.0", "40.00"]
-    assert total.split() == ["total", "50.00", "2.0", "190.00", "3.80"]
+    # the blended total (fix14): every channel's revenue over paid spend, then the paid-only row
+    assert total.split() == ["total,", "all", "channels", "(blended)", "50.00", "2.0", "190.00", "3.80"]
+    paid_only = next(line for line in table if line.startswith("paid channels only"))
+    assert paid_only.split() == ["paid", "channels", "only", "50.00", "1.0", "150.00", "3.00", "50.00"]
