@@ -38,6 +38,8 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("ATTRIBUTION_DIRECT_CHANNELS", "`Direct`", "Comma-separated channels that `last_non_direct` skips."),
     ("ATTRIBUTION_UNATTRIBUTED_LABEL", "`Unattributed`", "Channel of a conversion with no eligible touch (e.g. `Direct` for GA parity)."),
     ("ATTRIBUTION_CONVERSION_TYPES", "(empty: all)", "Comma-separated conversion types that are attributed."),
+    ("FINAL_CONVERSION_TYPES", "`purchase`", "Comma-separated final conversion types: `marts.roas_daily` counts attributed conversions and revenue of these only (CPA is cost per purchase); every other type is a micro-conversion."),
+    ("FUNNEL_STEPS", "`view_item,add_to_cart,begin_checkout,purchase`", "Comma-separated conversion types, in order, that make the steps of `marts.funnel_daily`."),
     ("CUSTOMER_CONVERSION_TYPES", "`purchase`", "Comma-separated conversion types that are purchases: they make customers and their value (docs/customers.md)."),
     ("ACQUISITION_MODEL", "`first_touch`", "Attribution model whose credits on a customer's first purchase give the acquisition channel (any model; fractional models split customers)."),
     ("COHORT_AGES_DAYS", "`30,90,180,365`", "Comma-separated ages in days at which `marts.cohort_value` gives each cohort's realised value."),
@@ -123,6 +125,8 @@ class AttributionParams:
     unattributed_label: str = "Unattributed"
     conversion_types: tuple[str, ...] = ()  # empty: every type
     reporting_timezone: str = "UTC"
+    final_conversion_types: tuple[str, ...] = ("purchase",)  # what ROAS and CPA count
+    funnel_steps: tuple[str, ...] = ("view_item", "add_to_cart", "begin_checkout", "purchase")
 
     def __post_init__(self) -> None:
         if self.lookback_days < 0:
@@ -133,6 +137,10 @@ class AttributionParams:
         if len(weights) != 3 or any(w < 0 for w in weights) or abs(sum(weights) - 1) > 1e-9:
             raise ValueError(f"ATTRIBUTION_POSITION_WEIGHTS must be three weights >= 0 summing to 1, got {weights}")
         ZoneInfo(self.reporting_timezone)  # raises on an unknown zone
+        if not self.final_conversion_types:
+            raise ValueError("FINAL_CONVERSION_TYPES must name at least one conversion type")
+        if not self.funnel_steps or len(set(self.funnel_steps)) != len(self.funnel_steps):
+            raise ValueError(f"FUNNEL_STEPS must be distinct conversion types, at least one, got {self.funnel_steps}")
 
     def as_json(self) -> str:
         """Canonical JSON, the form stored with the results."""
@@ -224,6 +232,8 @@ class Settings:
                 unattributed_label=get("ATTRIBUTION_UNATTRIBUTED_LABEL") or base.unattributed_label,
                 conversion_types=_csv(get("ATTRIBUTION_CONVERSION_TYPES")),
                 reporting_timezone=tz,
+                final_conversion_types=_csv(get("FINAL_CONVERSION_TYPES")) or base.final_conversion_types,
+                funnel_steps=_csv(get("FUNNEL_STEPS")) or base.funnel_steps,
             )
             ages = _csv(get("COHORT_AGES_DAYS"))
             customers = CustomerParams(

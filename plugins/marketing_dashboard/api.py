@@ -66,6 +66,8 @@ PeriodDep = Annotated[Period, Depends(params.period)]
 MonthsDep = Annotated[Months, Depends(params.months)]
 ModelDep = Annotated[str, Depends(params.model)]
 ModelsDep = Annotated[tuple[str, ...], Depends(params.models)]
+ConversionTypesDep = Annotated[tuple[str, ...], Depends(params.conversion_types)]
+PathLimitDep = Annotated[int, Depends(params.path_limit)]
 
 
 @app.exception_handler(psycopg2.Error)
@@ -116,10 +118,14 @@ def options() -> dict:
     default_start = None
     if first and last:  # ISO days compare as strings
         default_start = max(first, (date.fromisoformat(last) - timedelta(days=DEFAULT_DAYS - 1)).isoformat())
+    settings = Settings.from_env()
     return {
         "models": list(MODELS),
         "model_labels": LABELS,
-        "currency": Settings.from_env().reporting_currency,
+        "currency": settings.reporting_currency,
+        "final_conversion_types": list(settings.attribution.final_conversion_types),
+        "funnel_steps": list(settings.attribution.funnel_steps),
+        "conversion_types": [r["conversion_type"] for r in reader().rows(SQL("conversion_types"))],
         "first_date": first,
         "last_date": last,
         "default_start": default_start,
@@ -163,6 +169,37 @@ def campaigns(period: PeriodDep, model: ModelDep) -> dict:
     """One row per (channel, campaign): spend, attributed conversions and revenue, ROAS, CPA."""
     rows = reader().rows(SQL("campaigns"), {"start": period.start, "end": period.end, "model": model})
     return {**_period(period), "model": model, "rows": rows}
+
+
+@app.get("/api/assists")
+def assists(period: PeriodDep, conversion_types: ConversionTypesDep) -> dict:
+    """Per channel: last-touch, first-touch and assisted conversions and value, and the assisted /
+    last-touch ratio of the period's sums (docs/assists.md); the final conversion types unless one is asked for."""
+    rows = reader().rows(REPORTING_SQL("assisted_by_channel"), {"start": period.start, "end": period.end,
+                                                 "conversion_types": list(conversion_types)})
+    return {**_period(period), "conversion_types": list(conversion_types), "rows": rows}
+
+
+@app.get("/api/paths")
+def paths(period: PeriodDep, conversion_types: ConversionTypesDep, limit: PathLimitDep) -> dict:
+    """The top conversion paths of the period: conversions, revenue, average path length and days to conversion."""
+    rows = reader().rows(REPORTING_SQL("conversion_paths"), {"start": period.start, "end": period.end,
+                                              "conversion_types": list(conversion_types), "limit": limit})
+    return {**_period(period), "conversion_types": list(conversion_types), "rows": rows}
+
+
+@app.get("/api/funnel")
+def funnel(period: PeriodDep, model: ModelDep) -> dict:
+    """The funnel per channel under one model: each FUNNEL_STEPS step's conversions and the rate from the
+    step before over the whole period (ratio of sums; null for the first step or a step after none)."""
+    steps = list(Settings.from_env().attribution.funnel_steps)
+    rows = reader().rows(REPORTING_SQL("funnel_by_channel"), {"start": period.start, "end": period.end, "model": model,
+                                               "funnel_steps": steps})
+    channels: dict[str, dict] = {}
+    for row in rows:
+        channel = channels.setdefault(row["channel"], {"channel": row["channel"], "steps": []})
+        channel["steps"].append({"step": row["step"], "conversions": row["conversions"], "rate": row["rate"]})
+    return {**_period(period), "model": model, "steps": steps, "rows": list(channels.values())}
 
 
 @app.get("/api/freshness")

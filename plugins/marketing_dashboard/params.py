@@ -9,10 +9,14 @@ from datetime import date, timedelta
 from fastapi import HTTPException, Query, status
 
 from marketing.attribution import MODELS
+from marketing.config import Settings
 
 ALL_MODELS = "all"
 MAX_PERIOD_DAYS = 3 * 366  # bounds the work one request can ask for
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)  # fromisoformat alone also takes 20240331, 2024-W13-7
+# A conversion type as the loads keep it is free text; one asked for by name is a plain word.
+CONVERSION_TYPE = re.compile(r"[\w.:-]{1,64}")
+MAX_PATHS = 100  # top conversion paths one request may ask for
 
 
 def bad_request(message: str) -> HTTPException:
@@ -75,6 +79,28 @@ def models(
     """One model, or every model for `model=all` (FastAPI dependency)."""
     chosen = _check_model(value, (*MODELS, ALL_MODELS))
     return MODELS if chosen == ALL_MODELS else (chosen,)
+
+
+def conversion_types(
+    value: str | None = Query(None, alias="conversion_type",
+                              description="One conversion type; absent: the final types (FINAL_CONVERSION_TYPES)"),
+) -> tuple[str, ...]:
+    """The conversion types a view of assists or paths counts (FastAPI dependency)."""
+    if not value:
+        return Settings.from_env().attribution.final_conversion_types
+    if not CONVERSION_TYPE.fullmatch(value):
+        raise bad_request(f"conversion_type={value[:40]!r} is not a conversion type: letters, digits and _ . : - only,"
+                          " at most 64")
+    return (value,)
+
+
+def path_limit(value: str | None = Query(None, alias="limit", description=f"Top paths to show, 1 to {MAX_PATHS}")) -> int:
+    """How many of the top conversion paths to return (default 20)."""
+    if not value:
+        return 20
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PATHS:
+        raise bad_request(f"limit={value[:40]!r} must be a whole number from 1 to {MAX_PATHS}")
+    return int(value)
 
 
 MONTH = re.compile(r"\d{4}-\d{2}", re.ASCII)

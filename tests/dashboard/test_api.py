@@ -32,6 +32,9 @@ DATA_PATHS = (
     f"/marketing/api/channels?start={DAY1}&end={DAY3}&model=all",
     f"/marketing/api/daily?start={DAY1}&end={DAY3}&model=linear",
     f"/marketing/api/campaigns?start={DAY1}&end={DAY3}&model=linear",
+    f"/marketing/api/assists?start={DAY1}&end={DAY3}",
+    f"/marketing/api/paths?start={DAY1}&end={DAY3}&conversion_type=purchase&limit=5",
+    f"/marketing/api/funnel?start={DAY1}&end={DAY3}&model=linear",
     "/marketing/api/options",
     "/marketing/api/freshness",
     "/marketing/api/customers?start=2026-01&end=2026-03",
@@ -253,11 +256,32 @@ def test_every_answer_forbids_foreign_framing_sniffing_and_foreign_content(clien
     ("start=2026-03-01&end=2026-03-03&model=u_shaped", "unknown model 'u_shaped'; expected one of: first_touch"),
     ("start=2026-03-01&end=2026-03-03&model=linear'%20or%201=1--", "unknown model \"linear' or 1=1--\""),
 ])
-@pytest.mark.parametrize("endpoint", ["channels", "daily", "campaigns"])
+@pytest.mark.parametrize("endpoint", ["channels", "daily", "campaigns", "funnel"])
 def test_bad_parameters_get_400_with_a_message(client, endpoint, query, message):
     response = client.get(f"/marketing/api/{endpoint}?{query}")
     assert response.status_code == 400, response.text
     assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("end=2026-03-03", "start is required"),
+    ("start=2026-03-03&end=2026-03-01", "start (2026-03-03) is after end (2026-03-01)"),
+    ("start=2026-03-01&end=2026-03-03&conversion_type=purchase'%20or%201=1--",
+     "conversion_type=\"purchase' or 1=1--\" is not a conversion type"),
+    ("start=2026-03-01&end=2026-03-03&conversion_type=" + "x" * 65, "at most 64"),
+])
+@pytest.mark.parametrize("endpoint", ["assists", "paths"])
+def test_bad_assist_parameters_get_400_with_a_message(client, endpoint, query, message):
+    response = client.get(f"/marketing/api/{endpoint}?{query}")
+    assert response.status_code == 400, response.text
+    assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "ten", "5.5", "-1"])
+def test_the_number_of_top_paths_is_checked(client, limit):
+    response = client.get(f"/marketing/api/paths?start={DAY1}&end={DAY3}&limit={limit}")
+    assert response.status_code == 400
+    assert "must be a whole number from 1 to 100" in response.json()["detail"]
 
 
 def test_all_models_is_for_the_channel_comparison_only(client, marts):
@@ -385,6 +409,81 @@ def test_numbers_from_a_real_pipeline_run_equal_the_marts(client, warehouse, db,
             assert (got[channel]["spend"], got[channel]["attributed_revenue"]) == pytest.approx((spend, revenue))
     revenue = [sum(r["attributed_revenue"] for r in body["rows"] if r["model"] == m) for m in MODELS]
     assert revenue == pytest.approx([revenue[0]] * len(MODELS))  # every model shares out the same revenue
+
+
+# ---- assists and paths -----------------------------------------------------------------
+
+@pytest.fixture
+def assist_marts(warehouse, db):
+    """Email assists 3 and closes 1 on day 1, assists 1 and closes 3 on day 2: period ratio 4 / 4 = 1
+    (the mean of the daily ratios would be 1.67). Funnel under linear: Email views 1 then 9, carts 1
+    and 1: period rate 2 / 10 (the mean of the daily rates would be 0.56)."""
+    with db, db.cursor() as cur:
+        cur.executemany(
+            "insert into marts.assisted_conversions_daily values (%s, %s, %s, %s, %s, %s, %s, %s, %s)", [
+                (DAY1, "Email", "purchase", 1, 10, 2, 20, 3, 30),
+                (DAY2, "Email", "purchase", 3, 30, 1, 10, 1, 10),
+                (DAY2, "Paid Search", "purchase", 4, 40, 2, 20, 0, 0),
+                (DAY2, "Email", "view_item", 5, 0, 5, 0, 7, 0),
+                ("2026-02-01", "Email", "purchase", 9, 90, 9, 90, 0, 0),  # outside the period
+            ])
+        cur.executemany("insert into marts.conversion_paths_daily values (%s, %s, %s, %s, %s, %s, %s)", [
+            (DAY1, "purchase", "Paid Search ×2 > Email", 3, 2, 100, 5),
+            (DAY2, "purchase", "Paid Search ×2 > Email", 3, 1, 50, 4),
+            (DAY2, "purchase", "Email", 1, 2, 30, 0),
+            (DAY2, "view_item", "Email", 1, 9, 0, 0),
+        ])
+        cur.executemany("insert into marts.funnel_daily values (%s, %s, %s, %s, %s, %s, 0, 1)", [
+            (DAY1, "linear", "Email", "view_item", 1, 1.0),
+            (DAY1, "linear", "Email", "add_to_cart", 2, 1.0),
+            (DAY2, "linear", "Email", "view_item", 1, 9.0),
+            (DAY2, "linear", "Email", "add_to_cart", 2, 1.0),
+            (DAY2, "linear", "Email", "purchase", 4, 0.5),
+            (DAY2, "first_touch", "Email", "view_item", 1, 3.0),
+        ])
+    return db
+
+
+def test_assists_are_per_channel_with_the_ratio_of_the_periods_sums(client, assist_marts):
+    body = client.get(f"/marketing/api/assists?start={DAY1}&end={DAY3}").json()
+    assert body["conversion_types"] == ["purchase"]  # the final types by default
+    email, search = body["rows"]
+    assert (email["channel"], email["last_touch_conversions"], email["last_touch_value"],
+            email["assisted_conversions"], email["assisted_value"], email["assisted_ratio"]) == (
+        "Email", 4, 40, 4, 40, 1.0)
+    assert (search["channel"], search["assisted_ratio"]) == ("Paid Search", 0)
+    micro = client.get(f"/marketing/api/assists?start={DAY1}&end={DAY3}&conversion_type=view_item").json()
+    assert [(r["channel"], r["assisted_conversions"], r["assisted_ratio"]) for r in micro["rows"]] == [
+        ("Email", 7, 1.4)]
+
+
+def test_top_paths_with_average_length_and_days_to_conversion(client, assist_marts):
+    rows = client.get(f"/marketing/api/paths?start={DAY1}&end={DAY3}").json()["rows"]
+    assert rows == [
+        {"path": "Paid Search ×2 > Email", "conversions": 3, "revenue": 150, "average_path_length": 3,
+         "average_days_to_conversion": 3},
+        {"path": "Email", "conversions": 2, "revenue": 30, "average_path_length": 1, "average_days_to_conversion": 0},
+    ]
+    assert len(client.get(f"/marketing/api/paths?start={DAY1}&end={DAY3}&limit=1").json()["rows"]) == 1
+
+
+def test_funnel_rates_are_ratios_of_the_periods_sums_with_every_step(client, assist_marts):
+    body = client.get(f"/marketing/api/funnel?start={DAY1}&end={DAY3}&model=linear").json()
+    assert body["steps"] == ["view_item", "add_to_cart", "begin_checkout", "purchase"]
+    (email,) = body["rows"]
+    assert email["steps"] == [
+        {"step": "view_item", "conversions": 10, "rate": None},
+        {"step": "add_to_cart", "conversions": 2, "rate": 0.2},
+        {"step": "begin_checkout", "conversions": 0, "rate": 0},
+        {"step": "purchase", "conversions": 0.5, "rate": None},  # nothing before it to divide by
+    ]
+
+
+def test_options_name_the_final_types_funnel_steps_and_types_in_the_marts(client, assist_marts):
+    body = client.get("/marketing/api/options").json()
+    assert body["final_conversion_types"] == ["purchase"]
+    assert body["funnel_steps"] == ["view_item", "add_to_cart", "begin_checkout", "purchase"]
+    assert body["conversion_types"] == ["purchase", "view_item"]
 
 
 # ---- the read-only login ---------------------------------------------------------------

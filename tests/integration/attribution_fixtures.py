@@ -125,11 +125,24 @@ MART_QUERIES = {
         "select date, model, channel, campaign, spend, attributed_conversions, attributed_revenue, roas, cpa,"
         " spend_rows, credit_rows from marts.roas_daily order by date, model, channel, campaign nulls first"
     ),
+    "assisted_conversions_daily": (
+        "select date, channel, conversion_type, last_touch_conversions, last_touch_value, first_touch_conversions,"
+        " first_touch_value, assisted_conversions, assisted_value"
+        " from marts.assisted_conversions_daily order by date, channel, conversion_type"
+    ),
+    "conversion_paths_daily": (
+        "select date, conversion_type, path, path_length, conversions, revenue, days_to_conversion"
+        " from marts.conversion_paths_daily order by date, conversion_type, path, path_length"
+    ),
+    "funnel_daily": (
+        "select date, model, channel, step, step_index, conversions, revenue, credit_rows"
+        " from marts.funnel_daily order by date, model, channel, step"
+    ),
 }
 
 
 def marts(conn):
-    """Every row of the three marts, sorted: {table: [row, ...]}."""
+    """Every row of the marts, sorted: {table: [row, ...]}."""
     return {table: query(conn, statement) for table, statement in MART_QUERIES.items()}
 
 

@@ -254,11 +254,11 @@ def test_good_lines_carry_the_realistic_variety(sample):
     assert any("referrer" not in t and utm(t) == (None, None, None) for t in touches)  # direct visits
 
     types = Counter(c["conversion_type"] for c in conversions)
-    assert types.most_common(1)[0][0] == "purchase" and {"signup", "refund"} <= set(types)
+    assert {"signup", "refund"} <= set(types) and types["purchase"] > types["signup"] > types["refund"]
     for c in conversions:
         if c["conversion_type"] == "refund":
             assert c["revenue"] < 0
-        if c["conversion_type"] == "signup":
+        if c["conversion_type"] in ("signup", "view_item", "add_to_cart", "begin_checkout"):
             assert c.get("revenue", 0) == 0 and "currency" not in c
         if c.get("revenue"):
             assert c["currency"] in fx_currencies
@@ -396,6 +396,28 @@ def test_clean_data_when_bad_line_rate_is_zero(tmp_path):
 def test_bad_arguments_are_refused(tmp_path, bad):
     with pytest.raises(ValueError):
         generate(str(tmp_path), **{**ARGS, **bad})
+
+
+def test_funnel_micro_conversions_narrow_towards_the_purchase_and_come_before_it(sample):
+    _, landing = sample
+    conversions = landing.conversions
+    types = Counter(c["conversion_type"] for c in conversions)
+    # many views, fewer carts, fewer checkouts, then the purchases (docs/assists.md, rule 8)
+    assert types["view_item"] > types["add_to_cart"] > types["begin_checkout"] > types["purchase"] > 0
+    # every purchase's visitor viewed, carted and checked out before it (same person's ids)
+    at = lambda c: datetime.fromisoformat(c["occurred_at"].replace("Z", "+00:00"))  # noqa: E731
+    steps = defaultdict(list)
+    for c in conversions:
+        who = c.get("user_id") or c.get("anonymous_id")
+        steps[who].append((at(c), c["conversion_type"]))
+    checked = 0
+    for c in conversions:
+        if c["conversion_type"] != "purchase":
+            continue
+        who = c.get("user_id") or c.get("anonymous_id")
+        before = {kind for when, kind in steps[who] if when <= at(c)}
+        checked += {"view_item", "add_to_cart", "begin_checkout"} <= before
+    assert checked > 0.8 * types["purchase"]
 
 
 # ---- repeat buyers (docs/customers.md) -------------------------------------------------------

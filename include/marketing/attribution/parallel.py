@@ -4,7 +4,8 @@ This module is plumbing; what a run computes is in `run.py` and the SQL files. I
 
 - `path_slices`: the slices of marts.attribution_paths (one list partition each, by person);
 - `each_slice`: a piece of work for every slice, here one after the other, or side by side in
-  sessions of their own that read this transaction's snapshot (a full rebuild);
+  sessions of their own that read this transaction's snapshot (a full rebuild); `SessionSums`
+  names temp tables the work also fills, which a slice session hands back to the run's own;
 - `new_slice_table`, `index_slice_table`, `swap_slices`: a slice rebuilt in a new table, which
   then takes the place of its partition without a scan (a full rebuild);
 - `other_slices`: slices 1… of a set of conversions computed in sessions of their own while the
@@ -22,6 +23,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO, TypeVar
 
 from psycopg2 import sql
@@ -90,23 +92,73 @@ def _export_snapshot(cur) -> str:
     return cur.fetchone()[0]
 
 
-def each_slice(cur, connect: Connect | None, slices: list[int], work: Callable[[object, int], T]) -> list[T]:
+@dataclass(frozen=True)
+class SessionSums:
+    """Temp tables that a slice's work fills besides what it returns (sums to add up later).
+
+    The run has them already; a slice session creates them with `create` (SQL text), and its rows
+    come back in COPY's binary format into the run's tables of the same names.
+    """
+
+    create: str
+    tables: tuple[str, ...]
+
+
+def _copy_out(session, table: str) -> IO[bytes]:
+    """A session's temp table in COPY's binary format, in memory up to `SPOOL_BYTES`, then on disk."""
+    rows = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    try:
+        session.copy_expert(sql.SQL("copy {} to stdout with (format binary)").format(
+            sql.Identifier(table)).as_string(session.connection), rows)
+        rows.seek(0)
+    except BaseException:
+        rows.close()
+        raise
+    return rows
+
+
+def _copy_in(cur, table: str, rows: IO[bytes]) -> None:
+    with rows:
+        cur.copy_expert(sql.SQL("copy {} from stdin with (format binary)").format(
+            sql.Identifier(table)).as_string(cur.connection), rows)
+
+
+def each_slice(cur, connect: Connect | None, slices: list[int], work: Callable[[object, int], T],
+               sums: SessionSums | None = None) -> list[T]:
     """`work(cursor, slice)` for every slice, in slice order; returns what each returned.
 
     Without `connect`, one after the other in this transaction. With it, side by side, one session
-    per slice, each reading this transaction's snapshot and committing its own work.
+    per slice, each reading this transaction's snapshot and committing its own work; with `sums`,
+    each session has those temp tables for `work` to fill, and their rows are added to this
+    transaction's tables of the same names before `each_slice` returns.
     """
     if connect is None:
         return [work(cur, slice_) for slice_ in slices]
     snapshot = _export_snapshot(cur)
+    tables = sums.tables if sums else ()
 
-    def in_session(slice_: int) -> T:
+    def in_session(slice_: int) -> tuple[T, list[IO[bytes]]]:
         with slice_session(connect, snapshot) as session:
-            return work(session, slice_)
+            if sums:
+                session.execute(sums.create)
+            result = work(session, slice_)
+            handed: list[IO[bytes]] = []
+            try:
+                for table in tables:
+                    handed.append(_copy_out(session, table))
+            except BaseException:
+                for rows in handed:
+                    rows.close()
+                raise
+            return result, handed
 
     with ThreadPoolExecutor(max_workers=len(slices), thread_name_prefix="attribution-slice") as pool:
         futures = [pool.submit(in_session, slice_) for slice_ in slices]
-        return [future.result() for future in futures]
+        done = [future.result() for future in futures]
+    for _, handed in done:
+        for table, rows in zip(tables, handed):
+            _copy_in(cur, table, rows)
+    return [result for result, _ in done]
 
 
 # ---- a full rebuild: a new table per slice, swapped in ------------------------------------------

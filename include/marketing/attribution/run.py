@@ -25,6 +25,12 @@ collected in a temp table, `attribution_changes`. The daily marts then add those
 rows they touch and nothing else, so a run costs what it recomputes, not the size of the history.
 In every mode, the marts afterwards equal a full rebuild from scratch, row for row (floats within
 rounding). How the work is split into slices computed side by side is `parallel.py`'s business.
+
+The same runs keep the assisted conversions, conversion paths and funnel marts (docs/assists.md):
+`sql/assist_changes.sql` sums the assists and paths of a set of path rows into the temp tables
+`attribution_assist_changes` / `attribution_path_changes` (`sql/attribution_assist_tables.sql`);
+a full rebuild sums each slice where it is computed (a slice session hands its sums back through
+`parallel.each_slice`), the other modes sum the affected conversions' rows before (-1) and after (+1).
 """
 
 from __future__ import annotations
@@ -48,6 +54,14 @@ log = logging.getLogger(__name__)
 SQL = SqlFiles(__file__)
 DAILY_MARTS = sql.SQL(", ").join(
     [sql.Identifier("marts", "channel_attribution_daily"), sql.Identifier("marts", "roas_daily")])
+# Assisted conversions, conversion paths and the funnel (docs/assists.md): kept by every run too.
+ASSIST_MARTS = sql.SQL(", ").join(
+    [sql.Identifier("marts", name) for name in ("assisted_conversions_daily", "conversion_paths_daily", "funnel_daily")])
+# False only to measure what the three assist marts cost (the bench): they are then left stale.
+MAINTAIN_ASSISTS = True
+# What a full rebuild's slice sessions sum beside their path rows, handed back to the run.
+ASSIST_SUMS = parallel.SessionSums(
+    create=SQL("attribution_assist_tables"), tables=("attribution_assist_changes", "attribution_path_changes"))
 # The columns of a path row, in the order sql/attribution_paths.sql selects them.
 PATH_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, (
     "slice", "conversion_id", "conversion_occurred_at", "conversion_date", "conversion_type", "revenue",
@@ -102,6 +116,8 @@ def bind_values(params: AttributionParams, slice_count: int = 1, **statement) ->
         "unattributed_label": params.unattributed_label,
         "conversion_types": list(params.conversion_types),
         "reporting_timezone": params.reporting_timezone,
+        "final_conversion_types": list(params.final_conversion_types),
+        "funnel_steps": list(params.funnel_steps),
         **statement,
     }
 
@@ -168,7 +184,10 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Connect | 
     slices = parallel.path_slices(cur)
     create_work_tables(cur)
     # The slice sessions read core as this transaction sees it: the loads wait on the lock.
-    changes = parallel.each_slice(cur, connect, slices, lambda c, slice_: build_slice(c, params, slice_, len(slices)))
+    # Each slice's assist and path sums land in this transaction's temp tables (a slice session
+    # hands its own back: `ASSIST_SUMS`).
+    changes = parallel.each_slice(cur, connect, slices, lambda c, slice_: build_slice(c, params, slice_, len(slices)),
+                                  sums=ASSIST_SUMS if MAINTAIN_ASSISTS else None)
     parallel.swap_slices(cur, slices)
     # The view shows the models the registry has now (the marts are rebuilt for them).
     cur.execute(sql.SQL("create or replace view marts.attribution_credits as with path_credits as ({}) ").format(
@@ -176,6 +195,8 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Connect | 
     # TRUNCATE rather than DELETE: no dead rows to vacuum. Readers wait for the commit, then
     # see the new marts whole.
     cur.execute(sql.SQL("truncate {}").format(DAILY_MARTS))
+    if MAINTAIN_ASSISTS:
+        cur.execute(sql.SQL("truncate {}").format(ASSIST_MARTS))
     queue_items = consume_queue(cur)
     cur.execute("insert into attribution_spend_dates (date) select distinct date from core.ad_spend")
     cur.execute("analyze attribution_spend_dates")
@@ -186,7 +207,7 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Connect | 
     cur.execute("select coalesce(sum(credit_rows), 0) from attribution_changes where model = 'first_touch'")
     conversions = int(cur.fetchone()[0])
     # The runs that follow plan their lookups with these statistics (the slices have theirs).
-    cur.execute(sql.SQL("analyze {}").format(DAILY_MARTS))
+    cur.execute(sql.SQL("analyze {}, {}").format(DAILY_MARTS, ASSIST_MARTS))
     return RunSummary("full", conversions, dates, queue_items, 0.0, reason=reason)
 
 
@@ -199,7 +220,10 @@ def build_slice(cur, params: AttributionParams, slice_: int, slice_count: int) -
     )
     parallel.index_slice_table(cur, table)
     cur.execute(credit_changes(table), bind_values(params, sign=1))
-    return cur.fetchall()
+    changes = cur.fetchall()
+    if MAINTAIN_ASSISTS:
+        assist_changes(cur, sql.SQL("select * from {}").format(table), 1)
+    return changes
 
 
 def recompute_queued(cur, params: AttributionParams, connect: Connect | None = None) -> RunSummary:
@@ -255,8 +279,23 @@ def consume_queue(cur) -> int:
 
 
 def create_work_tables(cur) -> None:
-    """The run's temp tables: affected conversions, spend days, changes (sql/attribution_work_tables.sql)."""
+    """The run's temp tables: affected conversions, spend days, changes (sql/attribution_work_tables.sql),
+    and the assist and path sums (sql/attribution_assist_tables.sql)."""
     cur.execute(SQL("attribution_work_tables"))
+    cur.execute(ASSIST_SUMS.create)
+
+
+def assist_changes(cur, paths: sql.Composable, sign: int, *, materialize: bool = False) -> None:
+    """Add the assist and path sums of the path rows that the select `paths` gives, times `sign`,
+    to the session's attribution_assist_changes and attribution_path_changes (sql/assist_changes.sql).
+
+    The SQL reads the rows as `assist_paths`: a temp view over `paths`, or with `materialize` a
+    temp table of them (a select of index lookups is then run once rather than twice).
+    """
+    kind = sql.SQL("table" if materialize else "view")
+    cur.execute(sql.SQL("create temp {} assist_paths as ").format(kind) + paths)
+    cur.execute(SQL("assist_changes"), {"sign": sign})
+    cur.execute(sql.SQL("drop {} assist_paths").format(kind))
 
 
 def recompute_affected(cur, params: AttributionParams, connect: Connect | None = None) -> int:
@@ -271,9 +310,16 @@ def recompute_affected(cur, params: AttributionParams, connect: Connect | None =
     cur.execute("analyze attribution_affected, attribution_spend_dates")
     slices = parallel.path_slices(cur)
     compute = lambda c, slice_: compute_slice(c, params, slice_, len(slices))  # noqa: E731
+    # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
+    # many rows (it cannot know new conversions have none yet) and scan the whole table.
+    affected_paths = sql.SQL(
+        "select * from marts.attribution_paths where conversion_id = any(array(select conversion_id from attribution_affected))"
+    )
     with parallel.other_slices(cur, connect, slices, compute) as others:
-        # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
-        # many rows (it cannot know new conversions have none yet) and scan the whole table.
+        if MAINTAIN_ASSISTS:
+            # The assists and paths of the affected conversions as they were, taken away when
+            # those of their new paths are added below.
+            assist_changes(cur, affected_paths, -1, materialize=True)
         removed = sql.SQL(
             "removed as (delete from marts.attribution_paths"
             " where conversion_id = any(array(select conversion_id from attribution_affected)) returning *), "
@@ -289,6 +335,8 @@ def recompute_affected(cur, params: AttributionParams, connect: Connect | None =
             rows, changes = other.result()
             parallel.copy_paths(cur, rows)
             execute_values(cur, INSERT_CHANGES + sql.SQL("values %s"), changes, page_size=5000)
+        if MAINTAIN_ASSISTS:
+            assist_changes(cur, affected_paths, 1, materialize=True)
     return update_daily(cur, params)
 
 
@@ -320,6 +368,10 @@ def update_daily(cur, params: AttributionParams) -> int:
     cur.execute("analyze attribution_changes")
     cur.execute(SQL("channel_attribution_daily"), bind_values(params))
     cur.execute(SQL("roas_daily"), bind_values(params))
+    if MAINTAIN_ASSISTS:
+        cur.execute(SQL("funnel_daily"), bind_values(params))
+        cur.execute(SQL("assisted_conversions_daily"))
+        cur.execute(SQL("conversion_paths_daily"))
     cur.execute(
         "select count(*) from (select date from attribution_changes union select date from attribution_spend_dates) d"
     )

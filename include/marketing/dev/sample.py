@@ -641,8 +641,19 @@ class _RepeatBuyers:
         return _Touches(*(m[order] for m in merged))
 
 
-_CONVERSION_TYPES = ("purchase", "signup", "app_install", "refund")
-_PURCHASE, _SIGNUP, _APP_INSTALL, _REFUND = range(len(_CONVERSION_TYPES))
+_CONVERSION_TYPES = ("purchase", "signup", "app_install", "refund", "view_item", "add_to_cart", "begin_checkout")
+_PURCHASE, _SIGNUP, _APP_INSTALL, _REFUND, _VIEW_ITEM, _ADD_TO_CART, _BEGIN_CHECKOUT = range(len(_CONVERSION_TYPES))
+_FUNNEL = (_VIEW_ITEM, _ADD_TO_CART, _BEGIN_CHECKOUT)  # the micro-conversions before a purchase, in order
+_NO_REVENUE = (_SIGNUP, _APP_INSTALL, *_FUNNEL)
+
+
+def _funnel_rates(cvr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per kind of traffic: the chance a touch views an item, a view adds to cart, a cart checks out.
+
+    They rise with the kind's conversion rate: a shopping or search click means to buy more
+    often than a display impression or a social scroll (docs/assists.md, "sample data").
+    """
+    return np.minimum(0.6, 0.08 + 4 * cvr), 0.2 + 3 * cvr, 0.4 + 4 * cvr
 
 
 @dataclass(frozen=True)
@@ -683,10 +694,12 @@ class _Conversions:
         ident[kind == _SIGNUP] = 0
 
         usd = np.array([t.aov_usd for t in TRAFFIC])[traffic[src]] * rng.lognormal(-0.18, 0.6, m)
+        start_ms = touches.t[src] * 1000  # the touch each conversion follows (its funnel starts there)
         if repeats is not None:  # customers come back: repeat purchases after a return visit
             t_ms, person, device, kind, ident, usd = repeats.add(
                 t_ms, person, device, kind, ident, usd, traffic[src], people, days)
             m, registered = len(t_ms), people.registered[person]
+            start_ms = np.concatenate([start_ms, repeats.touch_t * 1000])
         currency = people.currency[person]
         day = np.minimum(t_ms // (DAY * 1000), days - 1)
         amount = usd / fx[currency, day]
@@ -697,13 +710,37 @@ class _Conversions:
         refund_amount = -amount[refund] * np.where(rng.random(len(refund)) < 0.7, 1.0, 0.5)
         refund_ident = np.where(registered[refund], 1, 2)
 
-        t_ms = np.concatenate([t_ms, refund_t])
-        person = np.concatenate([person, person[refund]])
-        device = np.concatenate([device, device[refund]])
-        kind = np.concatenate([kind, np.full(len(refund), _REFUND)])
-        ident = np.concatenate([ident, refund_ident])
-        amount = np.concatenate([amount, refund_amount])
-        currency = np.concatenate([currency, currency[refund]])
+        # Funnel micro-conversions, revenue 0: a purchase's visitor views the item, adds it to the
+        # cart and checks out between the touch and the purchase; other touches start funnels
+        # that stop at some step, at the rates of their kind of traffic.
+        bought = np.flatnonzero(kind == _PURCHASE)
+        way = np.sort(rng.random((len(bought), len(_FUNNEL))), axis=1)  # share of the way to the purchase
+        bought_t = start_ms[bought, None] + (way * (t_ms[bought] - start_ms[bought])[:, None]).astype(np.int64)
+        view_p, cart_p, checkout_p = (rate[traffic] for rate in _funnel_rates(cvr))
+        viewed = np.flatnonzero(rng.random(len(touches)) < view_p)
+        depth = 1 + (rng.random(len(viewed)) < cart_p[viewed]) * (1 + (rng.random(len(viewed)) < checkout_p[viewed]))
+        step_gaps = np.cumsum(30 + rng.exponential(240.0, (len(viewed), len(_FUNNEL))), axis=1).astype(np.int64)
+        browse_t = touches.t[viewed, None] * 1000 + step_gaps * 1000
+        browse_step = np.flatnonzero((np.arange(len(_FUNNEL)) < depth[:, None]).ravel())
+        browse_visit = viewed[browse_step // len(_FUNNEL)]
+        browse_person = touches.person[browse_visit]
+        browse_device = touches.device[browse_visit]
+        browse_device = np.where(browse_device == people.device_start[-1],
+                                 people.any_device(rng, browse_person), browse_device)
+        browse_ident = np.where(people.registered[browse_person], _weighted(rng, (0.5, 0.3, 0.2), len(browse_step)), 2)
+        n_micro = len(bought) * len(_FUNNEL) + len(browse_step)
+        micro_t = np.concatenate([bought_t.ravel(), browse_t.ravel()[browse_step]])
+        micro_kind = np.concatenate([np.tile(np.array(_FUNNEL), len(bought)),
+                                     np.array(_FUNNEL)[browse_step % len(_FUNNEL)]])
+        micro_person = np.concatenate([np.repeat(person[bought], len(_FUNNEL)), browse_person])
+
+        t_ms = np.concatenate([t_ms, refund_t, micro_t])
+        person = np.concatenate([person, person[refund], micro_person])
+        device = np.concatenate([device, device[refund], np.repeat(device[bought], len(_FUNNEL)), browse_device])
+        kind = np.concatenate([kind, np.full(len(refund), _REFUND), micro_kind])
+        ident = np.concatenate([ident, refund_ident, np.repeat(ident[bought], len(_FUNNEL)), browse_ident])
+        amount = np.concatenate([amount, refund_amount, np.zeros(n_micro)])
+        currency = np.concatenate([currency, currency[refund], people.currency[micro_person]])
         extra = _weighted(rng, _CONVERSION_EXTRA_P, len(t_ms))
         bare = rng.random(len(t_ms)) < 0.5  # zero-revenue events: half omit revenue, half say 0
 
@@ -724,7 +761,7 @@ def _revenue_text(kind: np.ndarray, amount: np.ndarray, currency: np.ndarray, ba
     whole = np.array([c in _ZERO_DECIMAL for c in currencies])[currency]
     out = []
     for k, a, c, w, b in zip(kind.tolist(), amount.tolist(), currency.tolist(), whole.tolist(), bare.tolist()):
-        if k in (_SIGNUP, _APP_INSTALL):
+        if k in _NO_REVENUE:
             out.append("" if b else ',"revenue":0')
         else:
             value = f"{round(a)}" if w else f"{a:.2f}"

@@ -1,4 +1,5 @@
 """The demo's closing tables: per model, each channel's spend, conversions, revenue, ROAS and CPA;
+then the assisted conversions per channel and the funnel per channel (docs/assists.md);
 then per acquisition channel, new customers, CAC, realised value, predicted LTV and LTV : CAC.
 
 The total row is blended (every channel's revenue, organic and unattributed included, over paid
@@ -9,6 +10,7 @@ names the model parameters the marts were computed with.
 from __future__ import annotations
 
 from datetime import date
+from itertools import groupby
 
 from marketing.attribution.models import MODELS
 from marketing.config import Settings, describe_params
@@ -25,6 +27,9 @@ def _money(value) -> str:
 
 def _ratio(value) -> str:
     return "" if value is None else f"{value:.2f}"
+
+
+FUNNEL_MODEL = "last_non_direct"
 
 
 def parameters_lines(cur, settings: Settings) -> list[str]:
@@ -44,7 +49,8 @@ def parameters_lines(cur, settings: Settings) -> list[str]:
 def roas_by_model(url: str, settings: Settings, *, start: date | None = None, end: date | None = None,
                   model: str | None = None) -> str:
     """A plain-text table per model (or the one `model`), channels by attributed revenue, over
-    [start, end] (each end defaults to the first or last day the marts hold)."""
+    [start, end] (each end defaults to the first or last day the marts hold); then the assisted
+    conversions per channel and the funnel per channel over the same days."""
     if model is not None and model not in MODELS:
         raise ValueError(f"unknown model {model!r}; expected one of: {', '.join(MODELS)}")
     if start and end and start > end:
@@ -60,9 +66,13 @@ def roas_by_model(url: str, settings: Settings, *, start: date | None = None, en
         names = [column.name for column in cur.description]
         rows = [dict(zip(names, row)) for row in cur.fetchall()]
         parameters = parameters_lines(cur, settings)
+        assists = assisted_table(cur, settings, start, end)
+        funnel = funnel_table(cur, settings, start, end)
     if not rows:
         return f"No attribution results between {start} and {end}: the marts hold {first} to {last}."
-    out = [f"ROAS by channel, {start} to {end}, amounts in {settings.reporting_currency}", *parameters]
+    out = [f"ROAS by channel, {start} to {end}, amounts in {settings.reporting_currency}", *parameters,
+           f"Conversions and revenue of {', '.join(settings.attribution.final_conversion_types)}"
+           " (FINAL_CONVERSION_TYPES)"]
     header = f"{'channel':<30}{'spend':>14}{'conversions':>13}{'revenue':>15}{'ROAS':>8}{'CPA':>10}"
     for name in models:
         channels = [r for r in rows if r["model"] == name and r["channel"] is not None]
@@ -89,8 +99,43 @@ def roas_by_model(url: str, settings: Settings, *, start: date | None = None, en
             f"{_ratio(paid_revenue / paid_spend if paid_spend else None):>8}"
             f"{_money(float(paid_spend) / float(paid_conversions) if paid_conversions else None):>10}"
         )
-    out += ["", NOTE]
+    out += ["", NOTE, "", *assists, "", *funnel]
     return "\n".join(out)
+
+
+def assisted_table(cur, settings: Settings, start: date | None = None, end: date | None = None) -> list[str]:
+    """Per channel: last-touch and assisted conversions and value of the final types, and the ratio."""
+    final = list(settings.attribution.final_conversion_types)
+    cur.execute(SQL("assisted_by_channel"), {"start": start, "end": end, "conversion_types": final})
+    rows = cur.fetchall()
+    header = (f"{'channel':<26}{'last-touch':>12}{'value':>15}{'assisted':>12}{'value':>15}"
+              f"{'assisted/last':>15}")
+    out = [f"Assisted conversions by channel ({', '.join(final)}): a ratio near 0 closes, above 1 mostly assists",
+           header, "-" * len(header)]
+    for channel, last, last_value, _, _, assisted, assisted_value, ratio in rows:
+        out.append(f"{channel:<26}{last:>12,}{_money(last_value):>15}{assisted:>12,}{_money(assisted_value):>15}"
+                   f"{_ratio(ratio):>15}")
+    return out
+
+
+def funnel_table(cur, settings: Settings, start: date | None = None, end: date | None = None) -> list[str]:
+    """Per channel under last_non_direct: each FUNNEL_STEPS step's conversions and the rate from the step before."""
+    steps = list(settings.attribution.funnel_steps)
+    cur.execute(SQL("funnel_by_channel"), {"start": start, "end": end, "model": FUNNEL_MODEL, "funnel_steps": steps})
+    rows = cur.fetchall()
+    width = max(14, *(len(step) + 2 for step in steps))
+    header = f"{'channel':<26}" + "".join(f"{step:>{width}}{'rate':>7}" if i else f"{step:>{width}}"
+                                          for i, step in enumerate(steps))
+    out = [f"Funnel by channel under {FUNNEL_MODEL} (rate: conversions of a step / the step before)",
+           header, "-" * len(header)]
+    for channel, group in groupby(rows, key=lambda r: r[0]):
+        line = f"{channel:<26}"
+        for _, _, index, conversions, rate in group:
+            line += f"{conversions:>{width},.1f}"
+            if index > 1:
+                line += f"{'' if rate is None else f'{rate:.0%}':>7}"
+        out.append(line)
+    return out
 
 
 def realised_age(settings: Settings) -> int:

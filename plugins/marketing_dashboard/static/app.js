@@ -375,6 +375,116 @@ function renderKpis(data, model) {
   }
 }
 
+// ---- the "Assists and paths" view ---------------------------------------------------------
+const percent = (value) => (value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)}%`);
+const stepLabel = (step) => step.replaceAll("_", " ");
+
+function renderAssists(data) {
+  const rows = data.rows;
+  const labels = rows.map((r) => r.channel);
+  draw("assists-chart", {
+    type: "bar",
+    data: {
+      labels,
+      datasets: [
+        { label: "Last-touch conversions", data: rows.map((r) => r.last_touch_conversions), backgroundColor: "#1f2933" },
+        { label: "Assisted conversions", data: rows.map((r) => r.assisted_conversions),
+          backgroundColor: labels.map(channelColour) },
+      ],
+    },
+    options: {
+      plugins: { title: title("Last-touch vs assisted conversions by channel"),
+                 legend: { position: "bottom", labels: { boxWidth: 12 } } },
+      scales: { x: axis("Channel", undefined, { ticks: {} }), y: axis("Conversions", count, { beginAtZero: true }) },
+    },
+  });
+  const table = $("assists");
+  table.replaceChildren();
+  table.createCaption().textContent = `Conversions of type ${data.conversion_types.join(", ")}`;
+  header(table, [{ label: "Channel" }, { label: "Last-touch", num: true }, { label: "Value", num: true },
+                 { label: "Assisted", num: true }, { label: "Value", num: true },
+                 { label: "Assisted ÷ last-touch", num: true }], false);
+  const body = table.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    tr.append(channelCell(r.channel), cell(count(r.last_touch_conversions), "num"), cell(money(r.last_touch_value), "num"),
+              cell(count(r.assisted_conversions), "num"), cell(money(r.assisted_value), "num"),
+              cell(r.assisted_ratio === null ? "–" : r.assisted_ratio.toFixed(2), "num"));
+  }
+}
+
+function renderPaths(data) {
+  const table = $("paths");
+  table.replaceChildren();
+  header(table, [{ label: "Path" }, { label: "Conversions", num: true }, { label: "Revenue", num: true },
+                 { label: "Avg. path length", num: true }, { label: "Avg. days to conversion", num: true }], false);
+  const body = table.createTBody();
+  for (const r of data.rows) {
+    const tr = body.insertRow();
+    tr.append(cell(r.path, "path"), cell(count(r.conversions), "num"), cell(money(r.revenue), "num"),
+              cell(r.average_path_length.toFixed(1), "num"), cell(r.average_days_to_conversion.toFixed(1), "num"));
+  }
+}
+
+function renderFunnel(data) {
+  const table = $("funnel");
+  table.replaceChildren();
+  header(table, [{ label: "Channel" }, ...data.steps.map((s) => ({ label: stepLabel(s), num: true }))], false);
+  const body = table.createTBody();
+  for (const r of data.rows) {
+    const tr = body.insertRow();
+    tr.append(channelCell(r.channel));
+    r.steps.forEach((s, i) => {
+      const td = cell(count(s.conversions), "num");
+      if (i > 0) {
+        const rate = document.createElement("span");
+        rate.className = "rate";
+        rate.textContent = `${percent(s.rate)} of ${stepLabel(data.steps[i - 1])}`;
+        td.append(rate);
+      }
+      tr.append(td);
+    });
+  }
+}
+
+async function refreshAssists() {
+  const f = filters();
+  document.body.dataset.state = "loading";
+  showError("");
+  const type = $("conversion-type").value;
+  const query = new URLSearchParams({ view: "assists", start: f.start, end: f.end, model: f.model });
+  if (type) query.set("conversion_type", type);
+  history.replaceState(null, "", `?${query}`);
+  try {
+    const period = { start: f.start, end: f.end };
+    const typed = type ? { ...period, conversion_type: type } : period;
+    const [assists, paths, funnel] = await Promise.all([
+      api("assists", typed), api("paths", { ...typed, limit: 20 }), api("funnel", { ...period, model: f.model }),
+    ]);
+    const range = `${f.start} to ${f.end}`;
+    $("assists-title").textContent = `Assisted conversions by channel, ${range}`;
+    $("paths-title").textContent = `Top conversion paths, ${range}`;
+    $("funnel-title").textContent = `Funnel by channel, ${range} (${modelLabel(f.model)})`;
+    renderAssists(assists);
+    renderPaths(paths);
+    renderFunnel(funnel);
+    document.body.dataset.state = "ready";
+  } catch (error) {
+    showError(error instanceof ApiError ? error.message : `Could not load the dashboard: ${error.message}`);
+    document.body.dataset.state = "error";
+  }
+}
+
+function showView(view) {
+  document.body.dataset.view = view;
+  for (const a of document.querySelectorAll(".tabs a")) {
+    if (a.dataset.view === view) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+}
+
+const refreshView = () => (document.body.dataset.view === "assists" ? refreshAssists() : refresh());
+
 // ---- the page --------------------------------------------------------------------------
 function filters() {
   return {
@@ -458,6 +568,15 @@ async function start() {
     $("end").value = url.get("end") || options.default_end || "";
     $("model").value = options.models.includes(url.get("model")) ? url.get("model") : "linear";
     $("compare").checked = url.get("compare") === "1";
+    const final = options.final_conversion_types.join(", ");
+    $("conversion-type").add(new Option(`final: ${final}`, ""));
+    for (const t of options.conversion_types) {
+      if (!(options.final_conversion_types.length === 1 && options.final_conversion_types[0] === t)) {
+        $("conversion-type").add(new Option(t, t));
+      }
+    }
+    if (options.conversion_types.includes(url.get("conversion_type"))) $("conversion-type").value = url.get("conversion_type");
+    showView(url.get("view") === "assists" ? "assists" : "roas");
     for (const input of ["start", "end"]) {
       $(input).min = options.first_date || "";
       $(input).max = options.last_date || "";
@@ -472,9 +591,13 @@ async function start() {
     document.body.dataset.state = "error";
     return;
   }
-  $("filters").addEventListener("submit", (event) => { event.preventDefault(); refresh(); });
+  $("filters").addEventListener("submit", (event) => { event.preventDefault(); refreshView(); });
   $("compare").addEventListener("change", refresh);
-  await refresh();
+  $("conversion-type").addEventListener("change", refreshAssists);
+  for (const a of document.querySelectorAll(".tabs a")) {
+    a.addEventListener("click", (event) => { event.preventDefault(); showView(a.dataset.view); refreshView(); });
+  }
+  await refreshView();
 }
 
 if (typeof Chart === "undefined") {

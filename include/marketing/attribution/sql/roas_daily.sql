@@ -5,6 +5,8 @@
 -- the rows of the grains in attribution_changes get those changes added. The touched rows'
 -- new values are computed first, then the touched rows are replaced; a row with neither spend
 -- nor credits behind it is not written back.
+-- Only conversions of the final types (FINAL_CONVERSION_TYPES) count on the attribution side, so
+-- CPA is the cost of a purchase, not of a page view (docs/assists.md).
 -- A campaign that is null or empty on either side is the same campaign, stored as null. roas
 -- and cpa are generated columns; period ROAS is Σ attributed_revenue / Σ spend.
 create temp table roas_daily_touched on commit drop as
@@ -36,6 +38,7 @@ credit_changes as (
         sum(revenue) as revenue,
         sum(credit_rows) as credit_rows
     from attribution_changes
+    where conversion_type = any(%(final_conversion_types)s::text[])
     group by date, model, channel, nullif(campaign, '')
 ),
 
