@@ -17,9 +17,11 @@ import orjson
 
 SOURCES = ("native", "ga4", "segment", "orders")
 # The sample's conversion types as each collector names them; the demo and the tests set these.
-GA4_EVENTS = {"purchase": "purchase", "signup": "sign_up", "app_install": "first_open", "refund": "refund"}
+GA4_EVENTS = {"purchase": "purchase", "signup": "sign_up", "app_install": "first_open", "refund": "refund",
+              "view_item": "view_item", "add_to_cart": "add_to_cart", "begin_checkout": "begin_checkout"}
 SEGMENT_EVENTS = {"purchase": "Order Completed", "signup": "Signed Up", "app_install": "Application Installed",
-                  "refund": "Order Refunded"}
+                  "refund": "Order Refunded", "view_item": "Product Viewed", "add_to_cart": "Product Added",
+                  "begin_checkout": "Checkout Started"}
 GA4_CONVERSION_EVENTS = ",".join(f"{event}={kind}" for kind, event in GA4_EVENTS.items())
 SEGMENT_CONVERSION_EVENTS = ",".join(f"{event}={kind}" for kind, event in SEGMENT_EVENTS.items())
 PAGE_STEP = 40  # seconds between the page views of a visit
