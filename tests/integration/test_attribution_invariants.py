@@ -274,7 +274,9 @@ def test_a_full_rebuild_in_one_session_per_slice_equals_the_incremental_runs(db,
     assert query(db, "select tablename from pg_tables where schemaname = 'marts' and tablename not in"
                      " (select unnest(%s::text[])) order by 1", (list(CUSTOMER_TABLES),)) == [
         ("assisted_conversions_daily",), ("attribution_paths",), ("attribution_paths_s0",), ("attribution_paths_s1",),
-        ("channel_attribution_daily",), ("conversion_paths_daily",), ("funnel_daily",), ("roas_daily",)]
+        ("channel_attribution_daily",), ("conversion_paths_daily",), ("funnel_daily",),
+        ("markov_channels",), ("markov_credits",), ("markov_journeys",), ("markov_paths",),
+        ("markov_removal_effects",), ("markov_transitions",), ("markov_types",), ("roas_daily",)]
 
 
 def test_a_full_rebuild_whose_slice_session_fails_leaves_the_marts_as_they_were(db, warehouse_url, tmp_path):
