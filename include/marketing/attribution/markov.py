@@ -29,6 +29,7 @@ from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from marketing.attribution import models
+from marketing.attribution.parallel import Connect
 from marketing.config import AttributionParams
 from marketing.sqlfiles import SqlFiles
 
@@ -115,13 +116,36 @@ def persons_from_queue(cur) -> None:
     cur.execute(SQL("markov_persons_from_queue"))
 
 
-def before_paths(cur, params: AttributionParams, binds: dict) -> None:
+def before_paths(cur, params: AttributionParams, binds: dict, connect: Connect | None = None) -> None:
     """An incremental or range run, before it replaces the affected conversions' path rows: note
     their persons, give new channels their digit, and take away their converting journeys."""
     cur.execute(SQL("markov_persons_from_affected"), binds)
     cur.execute("analyze markov_persons")
-    cur.execute(SQL("markov_channels"), {**binds, "all_persons": False})
+    register_channels(cur, binds, connect, all_persons=False)
     converting_changes(cur, _AFFECTED_PATHS, -1, binds)
+
+
+def register_channels(cur, binds: dict, connect: Connect | None, *, all_persons: bool) -> None:
+    """Give the channels the path pass will meet their digit in the path keys, before it runs.
+
+    With `connect`, the path pass runs in slice sessions, which see only what is committed (an
+    exported snapshot never shows the run's own writes): the new channels are then added and
+    committed in a session of their own. A digit given to a channel that no run keeps in the end
+    is harmless: keys only need each channel to have one, and the same one, while it is in use.
+    """
+    cur.execute(SQL("markov_channels"), {**binds, "all_persons": all_persons})
+    channels = [channel for (channel,) in cur.fetchall()]
+    if not channels:
+        return
+    if connect is None:
+        cur.execute(SQL("markov_channels_add"), {"channels": channels})
+        return
+    other = connect()
+    try:
+        with other, other.cursor() as other_cur:
+            other_cur.execute(SQL("markov_channels_add"), {"channels": channels})
+    finally:
+        other.close()
 
 
 def after_paths(cur, params: AttributionParams, binds: dict) -> None:
@@ -161,11 +185,6 @@ def after_paths(cur, params: AttributionParams, binds: dict) -> None:
         cur.execute("insert into marts.markov_types select conversion_type from markov_journey_types")
         cur.execute(SQL("markov_journeys"), {**binds, "all_persons": True})
     refit(cur, params, binds, all_dates=False)
-
-
-def register_all_channels(cur, binds: dict) -> None:
-    """A full rebuild, before the path pass: every channel of the touches gets its digit."""
-    cur.execute(SQL("markov_channels"), {**binds, "all_persons": True})
 
 
 def rebuild(cur, params: AttributionParams, binds: dict) -> None:

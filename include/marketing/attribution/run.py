@@ -187,7 +187,7 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Connect | 
     slices = parallel.path_slices(cur)
     create_work_tables(cur)
     if markov.enabled():
-        markov.register_all_channels(cur, bind_values(params))
+        markov.register_channels(cur, bind_values(params), connect, all_persons=True)
     # The slice sessions read core as this transaction sees it: the loads wait on the lock.
     # Each slice's assist and path sums land in this transaction's temp tables (a slice session
     # hands its own back: `ASSIST_SUMS`).
@@ -322,7 +322,7 @@ def recompute_affected(cur, params: AttributionParams, connect: Connect | None =
     cur.execute("analyze attribution_affected, attribution_spend_dates")
     if markov.enabled():
         # Before the path rows change (and before the slice sessions take their snapshot).
-        markov.before_paths(cur, params, bind_values(params))
+        markov.before_paths(cur, params, bind_values(params), connect)
     slices = parallel.path_slices(cur)
     compute = lambda c, slice_: compute_slice(c, params, slice_, len(slices))  # noqa: E731
     # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
