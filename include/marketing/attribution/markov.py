@@ -21,6 +21,7 @@ The `markov` rows of the daily marts of the days of redone fits are then restate
 from __future__ import annotations
 
 import datetime
+import io
 from collections import defaultdict
 from decimal import Decimal
 
@@ -295,8 +296,19 @@ def _write_fits(cur, params: AttributionParams, fits: list[tuple]) -> None:
                             " removal_effect, share, converting_journeys, null_journeys, conversion_probability,"
                             " fit_start) values %s", effect_rows, page_size=5000)
     if credit_rows:
-        execute_values(cur, "insert into marts.markov_credits (conversion_type, period_start, path_key, channel, credit)"
-                            " values %s", credit_rows, page_size=10000)
+        # COPY: a month's fit of a million conversions has some 10^5 (path key, channel) rows.
+        text = io.StringIO()
+        for row in credit_rows:
+            text.write("\t".join(_copy_text(value) for value in row) + "\n")
+        text.seek(0)
+        cur.copy_expert("copy marts.markov_credits (conversion_type, period_start, path_key, channel, credit)"
+                        " from stdin", text)
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format (floats exactly: repr round-trips)."""
+    text = repr(value) if isinstance(value, float) else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _first_day(cur, params: AttributionParams) -> datetime.date:

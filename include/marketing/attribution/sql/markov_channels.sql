@@ -5,8 +5,16 @@ with seen as (
     select distinct t.channel
     from core.touchpoints t
     where %(all_persons)s
-       or (t.person_key = any(array(select person_key from markov_persons))
-           and t.occurred_at >= (select m.since from markov_persons m where m.person_key = t.person_key))
+    union
+    -- a lookup per person in the touchpoints' person index
+    select distinct t.channel
+    from markov_persons m
+    cross join lateral (
+        select t.channel
+        from core.touchpoints t
+        where t.person_key = m.person_key and t.occurred_at >= m.since
+    ) as t
+    where not %(all_persons)s
 )
 
 select s.channel

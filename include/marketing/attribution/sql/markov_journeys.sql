@@ -1,54 +1,77 @@
 -- The non-converting journeys (docs/data_driven.md, rule 2) of every person (%(all_persons)s)
 -- or of the run's persons from the period of their `since` on, for the conversion types of
--- markov_journey_types: per (person, type, period), the person's touches of the period that lie
--- on no path of the person's conversions of the type (none at T with t ≤ T ≤ t + lookback), in
--- path order, repeats merged (rule 6). They are stored, and their transitions added to
--- markov_changes.
+-- markov_journey_types: per (person, type, period), the channels of the person's touches of the
+-- period (days in the reporting time zone) that lie on no path of the person's conversions of
+-- the type, in path order. They are stored, and their transitions added to markov_changes
+-- (marts.markov_steps merges repeats).
+--
+-- A touch at t is on a path of type k when the person's next conversion of type k at or after t
+-- comes by t + lookback. One sort of the persons' touches and conversions (latest first, a
+-- conversion before a touch of the same instant) gives each touch that next conversion as a
+-- running minimum, with no lookup per touch.
 with persons as (
     select
         m.person_key,
         marts.markov_period((m.since at time zone %(reporting_timezone)s)::date, %(markov_period)s)::timestamp
             at time zone %(reporting_timezone)s as since_at
     from markov_persons m
+    where not %(all_persons)s
 ),
 
-null_touches as (
-    select
-        t.person_key,
-        k.conversion_type,
-        marts.markov_period((t.occurred_at at time zone %(reporting_timezone)s)::date, %(markov_period)s) as period_start,
-        t.occurred_at,
-        t.event_id,
-        t.channel
+-- Every person's touches and conversions, or (a lookup per person in the person indexes)
+-- those of the run's persons from the start of their `since` period on: a conversion before
+-- a touch never puts it on a path.
+events as (
+    select t.person_key, k.conversion_type, t.occurred_at, false as is_conversion, t.event_id, t.channel
     from core.touchpoints t
     cross join markov_journey_types k
-    where (%(all_persons)s
-           or (t.person_key = any(array(select person_key from persons))
-               and exists (select from persons m where m.person_key = t.person_key and t.occurred_at >= m.since_at)))
-      and not exists (
-          select from core.conversions c
-          where c.person_key = t.person_key
-            and c.conversion_type = k.conversion_type
-            and c.occurred_at >= t.occurred_at
-            and c.occurred_at <= t.occurred_at + make_interval(hours => 24 * %(lookback_days)s)
-      )
+    where %(all_persons)s
+    union all
+    select c.person_key, c.conversion_type, c.occurred_at, true, null, null
+    from core.conversions c
+    where %(all_persons)s and c.conversion_type in (select conversion_type from markov_journey_types)
+    union all
+    select m.person_key, k.conversion_type, t.occurred_at, false, t.event_id, t.channel
+    from persons m
+    cross join lateral (
+        select t.occurred_at, t.event_id, t.channel
+        from core.touchpoints t
+        where t.person_key = m.person_key and t.occurred_at >= m.since_at
+    ) as t
+    cross join markov_journey_types k
+    union all
+    select m.person_key, c.conversion_type, c.occurred_at, true, null, null
+    from persons m
+    cross join lateral (
+        select c.conversion_type, c.occurred_at
+        from core.conversions c
+        where c.person_key = m.person_key and c.occurred_at >= m.since_at
+    ) as c
+    where c.conversion_type in (select conversion_type from markov_journey_types)
 ),
 
-merged as (
+marked as (
     select
-        null_touches.*,
-        lag(channel) over (
-            partition by person_key, conversion_type, period_start
-            order by occurred_at, event_id collate "C"
-        ) as previous_channel
-    from null_touches
+        events.*,
+        min(occurred_at) filter (where is_conversion) over (
+            partition by person_key collate "C", conversion_type
+            order by occurred_at desc, is_conversion desc
+            rows between unbounded preceding and current row
+        ) as next_conversion_at
+    from events
 ),
 
 journeys as (
-    select person_key, conversion_type, period_start, array_agg(channel order by occurred_at, event_id collate "C") as channels
-    from merged
-    where previous_channel is distinct from channel
-    group by person_key, conversion_type, period_start
+    select
+        person_key,
+        conversion_type,
+        marts.markov_period((occurred_at at time zone %(reporting_timezone)s)::date, %(markov_period)s) as period_start,
+        array_agg(channel order by occurred_at, event_id collate "C") as channels
+    from marked
+    where not is_conversion
+      and (next_conversion_at is null
+           or next_conversion_at > occurred_at + make_interval(hours => 24 * %(lookback_days)s))
+    group by 1, 2, 3
 ),
 
 inserted as (

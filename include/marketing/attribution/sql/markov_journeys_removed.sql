@@ -7,12 +7,18 @@ with persons as (
     from markov_persons m
 ),
 
+-- Found by a lookup per person in the journeys' primary key, deleted by row address.
 removed as (
     delete from marts.markov_journeys j
-    using persons m
-    where j.person_key = any(array(select person_key from persons))
-      and j.person_key = m.person_key
-      and j.period_start >= m.since_period
+    where j.ctid = any(array(
+        select x.ctid
+        from persons m
+        cross join lateral (
+            select x.ctid
+            from marts.markov_journeys x
+            where x.person_key = m.person_key and x.period_start >= m.since_period
+        ) as x
+    ))
     returning j.conversion_type, j.period_start, j.channels
 )
 

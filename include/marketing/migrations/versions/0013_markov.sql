@@ -32,13 +32,15 @@ alter table marts.attribution_paths
     add constraint attribution_paths_markov_key
         check (touchpoint_event_id is null or markov_period is null or markov_key is not null);
 
--- The transitions of one journey (rule 6, its repeats already merged): (start) → c1, each
--- ci → ci+1, and cn → `outcome` ('(conversion)' or '(null)').
+-- The transitions of one journey (rule 6): repeats merged, (start) → c1, each ci → ci+1 where
+-- the channel changes, and cn → `outcome` ('(conversion)' or '(null)').
 create function marts.markov_steps(channels text[], outcome text)
     returns table (from_state text, to_state text)
     language sql immutable strict parallel safe
 as $$
-    select coalesce(channels[i - 1], '(start)'), channels[i] from generate_subscripts(channels, 1) as i
+    select coalesce(channels[i - 1], '(start)'), channels[i]
+    from generate_subscripts(channels, 1) as i
+    where i = 1 or channels[i] <> channels[i - 1]
     union all
     select channels[cardinality(channels)], outcome
 $$;
@@ -57,7 +59,7 @@ create table marts.markov_channels (
 );
 
 -- The non-converting journeys (rule 2): per person, conversion type and period, the channels
--- of the touches on no path of the person's conversions of the type, repeats merged.
+-- of the touches on no path of the person's conversions of the type, in order.
 create table marts.markov_journeys (
     person_key      text collate "C" not null,
     conversion_type text collate "C" not null,
