@@ -12,7 +12,7 @@ import pytest
 from marketing.attribution import run_attribution
 from marketing.config import AttributionParams
 
-from .attribution_fixtures import DAY, T0, add_conversion, add_touch, conversion_record, query, touch_record, weights
+from .attribution_fixtures import T0, add_conversion, add_touch, conversion_record, query, touch_record, weights
 from .landing import Landing
 
 pytestmark = pytest.mark.integration
