@@ -258,3 +258,19 @@ def test_removal_effects_equal_an_independent_numpy_solve_of_generated_journeys(
     [(bad,)] = query(db, "select count(*) from (select conversion_id from marts.attribution_credits"
                          " where model = 'markov' group by 1 having abs(sum(credit) - 1) > 1e-9) x")
     assert bad == 0
+
+
+def test_a_channel_first_seen_in_an_incremental_run_gets_its_key_and_equals_a_full_rebuild(db):
+    from .attribution_fixtures import assert_same_marts, marts
+
+    journeys(db, "AB", "B")
+    run_attribution(db, AttributionParams())
+    journeys(db, "CAC", "C", prefix="new")  # channel C appears for the first time
+    journeys(db, "C", converting=False, prefix="z")
+    assert run_attribution(db, AttributionParams()).mode == "incremental"
+    assert query(db, "select count(*) from marts.attribution_paths where touchpoint_event_id is not null"
+                     " and markov_key is null") == [(0,)]
+    incremental = marts(db)
+    assert {c for c, in query(db, "select channel from marts.markov_removal_effects")} == {"A", "B", "C"}
+    run_attribution(db, AttributionParams(), full_rebuild=True)
+    assert_same_marts(incremental, marts(db))

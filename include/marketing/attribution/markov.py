@@ -117,17 +117,17 @@ def persons_from_queue(cur) -> None:
     cur.execute(SQL("markov_persons_from_queue"))
 
 
-def before_paths(cur, params: AttributionParams, binds: dict, connect: Connect | None = None) -> None:
+def before_paths(cur, params: AttributionParams, binds: dict) -> None:
     """An incremental or range run, before it replaces the affected conversions' path rows: note
-    their persons, give new channels their digit, and take away their converting journeys."""
+    their persons and take away their converting journeys."""
     cur.execute(SQL("markov_persons_from_affected"), binds)
     cur.execute("analyze markov_persons")
-    register_channels(cur, binds, connect, all_persons=False)
     converting_changes(cur, _AFFECTED_PATHS, -1, binds)
 
 
 def register_channels(cur, binds: dict, connect: Connect | None, *, all_persons: bool) -> None:
-    """Give the channels the path pass will meet their digit in the path keys, before it runs.
+    """Give the channels the path pass will meet their digit in the path keys, before it runs
+    (a full rebuild; an incremental run keys the few paths of a new channel afterwards).
 
     With `connect`, the path pass runs in slice sessions, which see only what is committed (an
     exported snapshot never shows the run's own writes): the new channels are then added and
@@ -152,7 +152,7 @@ def register_channels(cur, binds: dict, connect: Connect | None, *, all_persons:
 def after_paths(cur, params: AttributionParams, binds: dict) -> None:
     """An incremental or range run, after the new path rows are in: add their converting journeys,
     recompute the persons' non-converting journeys, and redo the fits that changed."""
-    converting_changes(cur, _AFFECTED_PATHS, 1, binds)
+    converting_changes(cur, _AFFECTED_PATHS, 1, binds, key_new_channels=True)
     cur.execute(
         "select coalesce(array_agg(k.conversion_type), '{}') from marts.markov_types k"
         " where not exists (select from core.conversions c where c.conversion_type = k.conversion_type)"
@@ -208,15 +208,29 @@ _AFFECTED_PATHS = sql.SQL(
 )
 
 
-def converting_changes(cur, paths: sql.Composable, sign: int, binds: dict) -> None:
+def converting_changes(cur, paths: sql.Composable, sign: int, binds: dict, *, key_new_channels: bool = False) -> None:
     """Add the converting journeys of the path rows `paths` (a select, or a table), times `sign`,
-    to the run's changes (sql/markov_converting.sql)."""
+    to the run's changes (sql/markov_converting.sql).
+
+    With `key_new_channels` (the new rows of an incremental or range run): a path with a channel
+    that had no digit yet got no key from the path pass; the channel gets its digit and the path
+    its key here, which costs nothing when no new channel came (the usual day).
+    """
     if isinstance(paths, sql.Identifier):
         cur.execute(sql.SQL("create temp view markov_changed_paths as select * from {}").format(paths))
         kind = "view"
     else:
         cur.execute(sql.SQL("create temp table markov_changed_paths as ") + paths)
         kind = "table"
+        if key_new_channels:
+            cur.execute("select distinct channel from markov_changed_paths"
+                        " where touchpoint_event_id is not null and markov_period is not null and markov_key is null")
+            channels = [channel for (channel,) in cur.fetchall()]
+            if channels:
+                cur.execute(SQL("markov_channels_add"), {"channels": channels})
+                cur.execute(SQL("markov_keys"))
+                cur.execute("drop table markov_changed_paths")
+                cur.execute(sql.SQL("create temp table markov_changed_paths as ") + paths)
     cur.execute(SQL("markov_converting"), {"all_dates": False, **binds, "sign": sign})
     cur.execute(f"drop {kind} markov_changed_paths")
 

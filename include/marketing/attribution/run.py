@@ -322,7 +322,7 @@ def recompute_affected(cur, params: AttributionParams, connect: Connect | None =
     cur.execute("analyze attribution_affected, attribution_spend_dates")
     if markov.enabled():
         # Before the path rows change (and before the slice sessions take their snapshot).
-        markov.before_paths(cur, params, bind_values(params), connect)
+        markov.before_paths(cur, params, bind_values(params))
     slices = parallel.path_slices(cur)
     compute = lambda c, slice_: compute_slice(c, params, slice_, len(slices))  # noqa: E731
     # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect

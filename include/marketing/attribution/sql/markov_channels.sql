@@ -13,6 +13,7 @@ with seen as (
         select t.channel
         from core.touchpoints t
         where t.person_key = m.person_key and t.occurred_at >= m.since
+        offset 0  -- a lookup per person: the planner may not flatten it into a scan of all
     ) as t
     where not %(all_persons)s
 )

@@ -37,6 +37,7 @@ events as (
         select t.occurred_at, t.event_id, t.channel
         from core.touchpoints t
         where t.person_key = m.person_key and t.occurred_at >= m.since_at
+        offset 0  -- a lookup per person: the planner may not flatten it into a scan of all
     ) as t
     cross join markov_journey_types k
     union all
@@ -46,6 +47,7 @@ events as (
         select c.conversion_type, c.occurred_at
         from core.conversions c
         where c.person_key = m.person_key and c.occurred_at >= m.since_at
+        offset 0  -- a lookup per person: the planner may not flatten it into a scan of all
     ) as c
     where c.conversion_type in (select conversion_type from markov_journey_types)
 ),

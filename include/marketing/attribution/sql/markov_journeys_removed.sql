@@ -17,6 +17,7 @@ removed as (
             select x.ctid
             from marts.markov_journeys x
             where x.person_key = m.person_key and x.period_start >= m.since_period
+            offset 0  -- a lookup per person: the planner may not flatten it into a scan of all
         ) as x
     ))
     returning j.conversion_type, j.period_start, j.channels

@@ -25,12 +25,12 @@ create function marts.markov_period_end(period_start date, period text) returns 
 -- path (transitions are counted from the rows), the conversion's fit, and the path's channels
 -- as a multiset: Σ over its touches of the channel's weight (marts.markov_channels), exact in
 -- numeric, so two paths have the same key exactly when they hold the same channels as often.
+-- A path with a channel that has no weight yet gets no key from the path pass; the run gives
+-- the channel its weight and the path its key before it counts the path (attribution/markov.py).
 alter table marts.attribution_paths
     add column previous_channel text collate "C",
     add column markov_period    date,
-    add column markov_key       numeric,
-    add constraint attribution_paths_markov_key
-        check (touchpoint_event_id is null or markov_period is null or markov_key is not null);
+    add column markov_key       numeric;
 
 -- The transitions of one journey (rule 6): repeats merged, (start) → c1, each ci → ci+1 where
 -- the channel changes, and cn → `outcome` ('(conversion)' or '(null)').

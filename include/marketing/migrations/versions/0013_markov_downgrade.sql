@@ -3,7 +3,6 @@ drop table marts.markov_removal_effects, marts.markov_credits, marts.markov_path
 drop function marts.markov_steps(text[], text);
 drop function marts.markov_period(date, text), marts.markov_period_end(date, text);
 alter table marts.attribution_paths
-    drop constraint attribution_paths_markov_key,
     drop column previous_channel,
     drop column markov_period,
     drop column markov_key;
