@@ -274,3 +274,28 @@ def test_a_channel_first_seen_in_an_incremental_run_gets_its_key_and_equals_a_fu
     assert {c for c, in query(db, "select channel from marts.markov_removal_effects")} == {"A", "B", "C"}
     run_attribution(db, AttributionParams(), full_rebuild=True)
     assert_same_marts(incremental, marts(db))
+
+
+def test_a_conversion_type_that_comes_and_goes_in_incremental_runs_equals_a_full_rebuild(db):
+    from .attribution_fixtures import assert_same_marts, marts
+
+    journeys(db, "AB", "BA")
+    journeys(db, "A", "B", converting=False)
+    run_attribution(db, AttributionParams())
+    # The first signup: every person's touches make the signup fit's null journeys.
+    [signup] = journeys(db, "BB", conversion_type="signup")
+    assert run_attribution(db, AttributionParams()).mode == "incremental"
+    came = marts(db)
+    assert only(effects(db, "signup"))["B"][2:4] == (1, 4)  # the four other persons: null journeys
+    run_attribution(db, AttributionParams(), full_rebuild=True)
+    assert_same_marts(came, marts(db))
+    # The signup leaves core (a restated file without it): its fits go.
+    with db, db.cursor() as cur:
+        cur.execute("delete from core.conversions where conversion_id = %s", (signup,))
+        cur.execute("insert into ops.attribution_queue (kind, key, file_id) values ('conversion', %s, 1)", (signup,))
+    assert run_attribution(db, AttributionParams()).mode == "incremental"
+    went = marts(db)
+    assert effects(db, "signup") == {}
+    assert query(db, "select count(*) from marts.markov_journeys where conversion_type = 'signup'") == [(0,)]
+    run_attribution(db, AttributionParams(), full_rebuild=True)
+    assert_same_marts(went, marts(db))

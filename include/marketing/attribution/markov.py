@@ -153,37 +153,14 @@ def after_paths(cur, params: AttributionParams, binds: dict) -> None:
     """An incremental or range run, after the new path rows are in: add their converting journeys,
     recompute the persons' non-converting journeys, and redo the fits that changed."""
     converting_changes(cur, _AFFECTED_PATHS, 1, binds, key_new_channels=True)
-    cur.execute(
-        "select coalesce(array_agg(k.conversion_type), '{}') from marts.markov_types k"
-        " where not exists (select from core.conversions c where c.conversion_type = k.conversion_type)"
-    )
-    vanished = cur.fetchone()[0]
-    if vanished:
-        # A type without conversions has no fits: all its journeys go.
-        cur.execute(
-            "with removed as (delete from marts.markov_journeys where conversion_type = any(%(types)s)"
-            " returning conversion_type, period_start, channels)"
-            " insert into markov_changes select r.conversion_type, r.period_start, s.from_state, s.to_state, -count(*)"
-            " from removed r cross join lateral marts.markov_steps(r.channels, '(null)') s group by 1, 2, 3, 4;"
-            " delete from marts.markov_types where conversion_type = any(%(types)s)",
-            {"types": vanished},
-        )
-    cur.execute(
-        "select coalesce(array_agg(distinct c.conversion_type), '{}') from core.conversions c"
-        " where c.conversion_id = any(array(select conversion_id from attribution_affected))"
-        " and (cardinality(%(conversion_types)s::text[]) = 0 or c.conversion_type = any(%(conversion_types)s::text[]))"
-        " and not exists (select from marts.markov_types k where k.conversion_type = c.conversion_type)",
-        binds,
-    )
-    new_types = cur.fetchone()[0]
+    cur.execute(SQL("markov_types_vanished"))
     # The persons' journeys of the types that had fits, then every person's of a new type.
     cur.execute(SQL("markov_journeys_removed"), binds)
     cur.execute("insert into markov_journey_types select conversion_type from marts.markov_types")
     cur.execute(SQL("markov_journeys"), {**binds, "all_persons": False})
-    if new_types:
-        cur.execute("truncate markov_journey_types")
-        cur.execute("insert into markov_journey_types select unnest(%s::text[])", (new_types,))
-        cur.execute("insert into marts.markov_types select conversion_type from markov_journey_types")
+    cur.execute("truncate markov_journey_types")
+    cur.execute(SQL("markov_types_new"), binds)
+    if cur.rowcount:
         cur.execute(SQL("markov_journeys"), {**binds, "all_persons": True})
     refit(cur, params, binds, all_dates=False)
 

@@ -3,7 +3,7 @@
 -- markov_journey_types: per (person, type, period), the channels of the person's touches of the
 -- period (days in the reporting time zone) that lie on no path of the person's conversions of
 -- the type, in path order. They are stored, and their transitions added to markov_changes
--- (marts.markov_steps merges repeats).
+-- (repeats merged in the transitions).
 --
 -- A touch at t is on a path of type k when the person's next conversion of type k at or after t
 -- comes by t + lookback. One sort of the persons' touches and conversions (latest first, a
@@ -83,8 +83,17 @@ inserted as (
     returning conversion_type, period_start, channels
 )
 
+-- Their transitions (rule 6, as marts.markov_steps gives them, written out here rather than
+-- called once per journey: a full rebuild has a million journeys).
 insert into markov_changes (conversion_type, period_start, from_state, to_state, journeys)
-select i.conversion_type, i.period_start, s.from_state, s.to_state, count(*)
-from inserted i
-cross join lateral marts.markov_steps(i.channels, '(null)') s
-group by i.conversion_type, i.period_start, s.from_state, s.to_state;
+select conversion_type, period_start, from_state, to_state, count(*)
+from (
+    select i.conversion_type, i.period_start, coalesce(i.channels[k - 1], '(start)') as from_state, i.channels[k] as to_state
+    from inserted i
+    cross join lateral generate_subscripts(i.channels, 1) as k
+    where k = 1 or i.channels[k] <> i.channels[k - 1]
+    union all
+    select i.conversion_type, i.period_start, i.channels[cardinality(i.channels)], '(null)'
+    from inserted i
+) as steps
+group by conversion_type, period_start, from_state, to_state;
