@@ -120,5 +120,5 @@ def test_values_at_every_limit_load_and_are_attributed(landing, warehouse_url, d
     results = landing.ingest(warehouse_url)
     assert [r["rows_quarantined"] for r in results] == [0, 0, 0], rows(db, "select reason from ops.quarantine")
     attribute(warehouse_url, landing.settings())
-    assert rows(db, "select count(*) from marts.roas_daily where roas is not null") == [(6,)]
+    assert rows(db, "select count(*) from marts.roas_daily where roas is not null") == [(len(MODELS),)]
     assert rows(db, "select count(distinct conversion_id) from marts.attribution_credits") == [(3,)]

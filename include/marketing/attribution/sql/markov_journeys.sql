@@ -44,12 +44,14 @@ events as (
     select m.person_key, c.conversion_type, c.occurred_at, true, null, null
     from persons m
     cross join lateral (
+        -- by person only: with a bound on time the planner may scan the conversions' time index
         select c.conversion_type, c.occurred_at
         from core.conversions c
-        where c.person_key = m.person_key and c.occurred_at >= m.since_at
+        where c.person_key = m.person_key
         offset 0  -- a lookup per person: the planner may not flatten it into a scan of all
     ) as c
-    where c.conversion_type in (select conversion_type from markov_journey_types)
+    where c.occurred_at >= m.since_at
+      and c.conversion_type in (select conversion_type from markov_journey_types)
 ),
 
 marked as (

@@ -16,7 +16,7 @@ removed as (
         cross join lateral (
             select x.ctid
             from marts.markov_journeys x
-            where x.person_key = m.person_key and x.period_start >= m.since_period
+            where x.person_key = m.person_key collate "C" and x.period_start >= m.since_period
             offset 0  -- a lookup per person: the planner may not flatten it into a scan of all
         ) as x
     ))

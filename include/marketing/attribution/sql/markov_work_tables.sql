@@ -5,7 +5,7 @@
 --   removed (negative) and added, by fit: the fits to redo, and what to add to their counts;
 -- - markov_dates: the days whose `markov` rows of the daily marts the run restates.
 create temp table markov_persons (
-    person_key text collate "C" primary key,
+    person_key text primary key,  -- the collation of core's person keys, so their indexes serve
     since      timestamptz not null
 ) on commit drop;
 create temp table markov_journey_types (conversion_type text collate "C" primary key) on commit drop;
