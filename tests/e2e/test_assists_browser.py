@@ -2,6 +2,8 @@
 Marketing from the navigation, switch to the view, and read what it shows from demo data
 (docs/assists.md). Same fixtures as test_dashboard_browser (Debian's chromium and chromium-driver)."""
 
+# ruff: noqa: F811 - the fixtures imported below are pytest fixtures, taken by the tests as arguments
+
 from __future__ import annotations
 
 import psycopg2
