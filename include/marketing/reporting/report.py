@@ -161,8 +161,7 @@ def customers_by_channel(url: str, settings: Settings) -> str:
     header = (f"{'channel':<26}{'new customers':>14}{'CAC':>10}{f'value {age}d/cust':>16}"
               f"{'pred. LTV/cust':>16}{'LTV:CAC':>9}")
     out += [header, "-" * len(header)]
-    for channel, new, spend, cac, _mature, value, ltv, ltv_to_cac, _risk in rows:
-        # no spend: no acquisition cost to speak of (the mart says 0)
-        out.append(f"{channel:<26}{new:>14,.1f}{_money(cac if spend else None):>10}{_money(value):>16}{_money(ltv):>16}"
+    for channel, new, _spend, cac, _mature, value, ltv, ltv_to_cac, _risk in rows:
+        out.append(f"{channel:<26}{new:>14,.1f}{_money(cac):>10}{_money(value):>16}{_money(ltv):>16}"
                    f"{_ratio(ltv_to_cac):>9}")
     return "\n".join(line for line in out if line)
