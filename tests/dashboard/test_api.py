@@ -711,6 +711,24 @@ def test_customers_months_narrow_the_cohorts(client, customer_marts):
     assert (body["start"], body["end"]) == ("2026-02", "2026-02")
 
 
+def test_customers_name_the_settings_of_the_last_run_not_the_ones_set_since(client, customer_marts, db, monkeypatch):
+    with db, db.cursor() as cur:
+        cur.execute("insert into ops.customer_runs (started_at, finished_at, as_of, customers, params, fit)"
+                    " values (now(), now(), '2026-03-16', 5, %s, '{\"reason\": null}')",
+                    ('{"acquisition_model": "first_touch", "conversion_types": ["purchase"],'
+                     ' "cohort_ages_days": [30, 90], "clv_horizon_days": 365}',))
+    monkeypatch.setenv("ACQUISITION_MODEL", "linear")
+    monkeypatch.setenv("COHORT_AGES_DAYS", "60")
+    body = client.get("/marketing/api/customers").json()
+    assert body["acquisition_model"] == "first_touch" and body["realised_age_days"] == 30
+    assert body["pending_parameters"].startswith("Your settings now say: acquisition model linear,")
+    monkeypatch.delenv("ACQUISITION_MODEL")
+    monkeypatch.setenv("COHORT_AGES_DAYS", "90,30")  # the run's settings again
+    monkeypatch.setenv("ENV_FILE", "/nonexistent/.env")  # whatever a developer's .env says
+    body = client.get("/marketing/api/customers").json()
+    assert body["pending_parameters"] is None and body["last_run"]["params"]["cohort_ages_days"] == [30, 90]
+
+
 @pytest.mark.parametrize(("query", "message"), [
     ("start=2026-13", "start='2026-13' is not a month; expected YYYY-MM"),
     ("end=2026-03-01", "end='2026-03-01' is not a month"),

@@ -6,8 +6,9 @@ import pytest
 
 from marketing.attribution import run_attribution
 from marketing.attribution.models import MODELS
-from marketing.config import AttributionParams, Settings
-from marketing.reporting.report import roas_by_model
+from marketing.config import AttributionParams, CustomerParams, Settings
+from marketing.customers import run_customers
+from marketing.reporting.report import customers_by_channel, roas_by_model
 
 from .attribution_fixtures import DAY, T0, add_conversion, add_spend, add_touch
 
@@ -39,3 +40,28 @@ def test_report_has_a_table_per_model_with_period_ratios_and_no_cpa_without_spen
     assert total.split() == ["total,", "all", "channels", "(blended)", "50.00", "2.0", "190.00", "3.80"]
     paid_only = next(line for line in table if line.startswith("paid channels only"))
     assert paid_only.split() == ["paid", "channels", "only", "50.00", "1.0", "150.00", "3.00", "50.00"]
+
+
+def test_customers_table_names_the_settings_it_was_computed_with_and_says_when_they_changed(warehouse_url, db):
+    with db, db.cursor() as cur:
+        add_touch(cur, "t1", T0 - 3 * DAY, channel="Email", campaign="spring")
+        add_touch(cur, "t2", T0 - DAY, channel="Paid Search", campaign="brand")
+        add_conversion(cur, "c1", T0, revenue=150)
+        add_spend(cur, T0.date(), "Paid Search", "brand", 50)
+    run_attribution(db, AttributionParams())
+    run_customers(db, CustomerParams())  # first touch: Email acquired u:alice
+    table = customers_by_channel(warehouse_url, Settings()).splitlines()
+    assert table[0].startswith("Customers by acquisition channel (first_touch), 1 customers")
+    assert table[1].startswith("(models not fitted")  # one customer
+    assert "value 30d/cust" in table[2]
+    rows = {line.split()[0]: line.split()[1:] for line in table[4:]}
+    assert rows["Email"] == ["1.0"]  # no spend: no CAC (and a customer too young for 30 days, nothing fitted)
+    assert rows["Paid"] == ["Search", "0.0"]
+
+    # ACQUISITION_MODEL and COHORT_AGES_DAYS changed since: the table is still the first-touch one, says so
+    changed = Settings(customers=CustomerParams(acquisition_model="last_touch", cohort_ages_days=(60, 120)))
+    table = customers_by_channel(warehouse_url, changed).splitlines()
+    assert table[0].startswith("Customers by acquisition channel (first_touch), 1 customers")
+    assert table[1] == ("Your settings now say: acquisition model last_touch, purchases purchase, cohort ages 60, 120"
+                        " days, CLV horizon 365 days; the next customers run recomputes the tables with them.")
+    assert "value 30d/cust" in table[3] and table[5].split()[:2] == ["Email", "1.0"]
