@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from marketing import cli
 from marketing.attribution import run_attribution
 from marketing.attribution.models import MODELS
 from marketing.config import AttributionParams, CustomerParams, Settings
@@ -65,3 +66,11 @@ def test_customers_table_names_the_settings_it_was_computed_with_and_says_when_t
     assert table[1] == ("Your settings now say: acquisition model last_touch, purchases purchase, cohort ages 60, 120"
                         " days, CLV horizon 365 days; the next customers run recomputes the tables with them.")
     assert "value 30d/cust" in table[3] and table[5].split()[:2] == ["Email", "1.0"]
+
+
+def test_a_report_on_a_warehouse_no_run_has_migrated_says_what_to_run(empty_database_url, monkeypatch, capsys):
+    monkeypatch.setenv("WAREHOUSE_URL", empty_database_url)
+    monkeypatch.setenv("ENV_FILE", "/nonexistent/.env")
+    assert cli.main(["report"]) == 0
+    assert capsys.readouterr().out == ("No attribution results yet: the warehouse has no marts. Run `make demo`"
+                                       " (sample data) or `make run` (your landing zone) first.\n")
