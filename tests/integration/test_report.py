@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
+import psycopg2
 import pytest
 
 from marketing import cli
@@ -14,6 +19,7 @@ from marketing.reporting.report import customers_by_channel, roas_by_model
 from .attribution_fixtures import DAY, T0, add_conversion, add_spend, add_touch
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_report_before_the_first_run_says_there_is_nothing_yet(warehouse_url):
@@ -74,3 +80,24 @@ def test_a_report_on_a_warehouse_no_run_has_migrated_says_what_to_run(empty_data
     assert cli.main(["report"]) == 0
     assert capsys.readouterr().out == ("No attribution results yet: the warehouse has no marts. Run `make demo`"
                                        " (sample data) or `make run` (your landing zone) first.\n")
+
+
+def test_make_report_with_a_source_reads_that_source_demos_database(warehouse_url, pg_server_url):
+    """`make demo SOURCE=segment` loads a database of its own: `make report SOURCE=segment` reads it."""
+    env = {**os.environ, "WAREHOUSE_URL": warehouse_url, "ENV_FILE": "/nonexistent/.env"}
+
+    def make_report(*args: str) -> str:
+        done = subprocess.run(["make", "--no-print-directory", "report", *args], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    try:
+        assert make_report().startswith("No attribution results yet: load data with `make run` first.")  # migrated
+        assert make_report("SOURCE=segment").startswith("No attribution results yet: the warehouse has no marts.")
+    finally:
+        admin = psycopg2.connect(pg_server_url)
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute('drop database if exists "marketing_demo_segment" with (force)')
+        admin.close()
