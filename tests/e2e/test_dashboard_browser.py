@@ -9,6 +9,7 @@ screenshot to docs/dashboard.png (the README shows it).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -255,6 +256,7 @@ def test_marketer_reads_customer_value_by_acquisition_channel(airflow, browser, 
         [tr.cells[0].textContent, tr.cells[1].textContent, tr.cells[3].textContent]);""")
     assert {channel: float(n.replace(",", "")) for channel, n, _ in rows} == pytest.approx(
         {c: round(n, 1) for c, n in expected.items()})
+    assert all(re.fullmatch(r"[0-9,]+\.[0-9]", n) for _, n, _ in rows)  # one decimal each: the column lines up
     cac = {channel: text for channel, _, text in rows}
     assert cac["Direct"] == "–" and cac["Paid Search"].startswith("$")  # no spend, no CAC (not $0.00)
 

@@ -16,6 +16,9 @@ const ratio = (value) => (value === null || value === undefined ? "–" : `${val
 const share = (value) => (value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)} %`);
 const count = (value) => (value === null || value === undefined ? "–"
   : new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 }).format(value));
+// Customers split between channels (a fractional ACQUISITION_MODEL): one decimal always, so the column lines up.
+const customers = (value) => (value === null || value === undefined ? "–"
+  : new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(value));
 const when = (iso) => (iso ? new Date(iso).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" }) : "–");
 
 class ApiError extends Error {}
@@ -68,7 +71,7 @@ function cell(text, className) {
 }
 
 const COLUMNS = [
-  ["new_customers", "New customers", count],
+  ["new_customers", "New customers", customers],
   ["spend", "Spend", (v) => money(v)],
   ["cac", "CAC", (v) => money(v, 2)],
   ["value_per_customer", null, (v) => money(v, 2)],  // label set from the realised age
