@@ -46,11 +46,14 @@ REPORT_ARGS = $(if $(START), --start $(START))$(if $(END), --end $(END))$(if $(M
 sample: install ## write sample landing files to LANDING_URL (DAYS=60, TOUCHPOINTS_PER_DAY=10000, END_DATE=yesterday)
 	$(BIN)/python -m marketing sample $(SAMPLE_ARGS)
 
-run: install ## run the pipeline once, in-process: ingest, then attribution
-	$(BIN)/python -m marketing run
+# `make run SOURCE=ga4`, `make report SOURCE=ga4`: the landing zone and warehouse database of `make demo SOURCE=ga4`.
+SOURCE_ENV = $(if $(SOURCE),exports="$$($(BIN)/python -m marketing demo-env $(SOURCE))"; eval "$$exports"; )
 
-report: install ## print ROAS by channel per model (START=, END=, MODEL= narrow it)
-	$(BIN)/python -m marketing report$(REPORT_ARGS)
+run: install ## run the pipeline once, in-process: ingest, attribution, customers (SOURCE=: a source demo's)
+	@set -e; $(SOURCE_ENV)$(BIN)/python -m marketing run
+
+report: install ## print ROAS by channel per model (START=, END=, MODEL= narrow it; SOURCE=: a source demo's)
+	@set -e; $(SOURCE_ENV)$(BIN)/python -m marketing report$(REPORT_ARGS)
 
 demo: install ## first run: sample data, the pipeline, then ROAS by channel per model (SOURCE=ga4|segment|orders: through that source)
 	@set -e; eval "$$($(BIN)/python -m marketing demo-env $(or $(SOURCE),native))"; \

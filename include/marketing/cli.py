@@ -11,9 +11,16 @@ from marketing.config import Settings, load_env_file
 
 
 def _report(url: str, settings: Settings, args: argparse.Namespace) -> None:
+    from psycopg2.errors import UndefinedTable
+
     from marketing.reporting.report import customers_by_channel, roas_by_model
 
-    print(roas_by_model(url, settings, start=args.start, end=args.end, model=args.model))
+    try:
+        print(roas_by_model(url, settings, start=args.start, end=args.end, model=args.model))
+    except UndefinedTable:  # a warehouse no run has migrated yet (a first `make report`, a new source demo)
+        print("No attribution results yet: the warehouse has no marts. Run `make demo` (sample data) or"
+              " `make run` (your landing zone) first.")
+        return
     print()
     print(customers_by_channel(url, settings))
 

@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from marketing.attribution.models import LABELS, MODELS
 from marketing.config import Settings, describe_params
-from marketing.reporting.report import realised_age
+from marketing.reporting.report import customer_params, realised_age
 from marketing_dashboard import params
 from marketing_dashboard.params import Months, Period
 from marketing_dashboard.queries import REPORTING_SQL, SQL, LoginCanWrite, reader
@@ -250,8 +250,11 @@ def customers(months: MonthsDep) -> dict:
     configured), predicted LTV per customer, LTV : CAC and the share at risk (p_alive < 0.5);
     the cohort curves (realised value per customer by age and channel); the last run."""
     settings = Settings.from_env()
-    age = realised_age(settings)
     db = reader()
+    last_run = db.one(SQL("last_customer_run"))
+    # the tables hold what the last run computed: its settings name them, not the ones set now
+    computed, pending = customer_params((last_run or {}).get("params"), settings)
+    age = realised_age(computed["cohort_ages_days"])
     bounds = {"start": months.start, "end": months.end}
     span = db.one(SQL("cohort_months")) or {}
     return {
@@ -260,11 +263,12 @@ def customers(months: MonthsDep) -> dict:
         "first_month": (span.get("first_month") or "")[:7] or None,
         "last_month": (span.get("last_month") or "")[:7] or None,
         "currency": settings.reporting_currency,
-        "acquisition_model": settings.customers.acquisition_model,
+        "acquisition_model": computed["acquisition_model"],
+        "pending_parameters": pending,
         "realised_age_days": age,
         "channels": db.rows(REPORTING_SQL("customers_by_channel"), {**bounds, "age_days": age}),
         "cohort_curves": db.rows(SQL("cohort_curves"), bounds),
-        "last_run": db.one(SQL("last_customer_run")),
+        "last_run": last_run,
     }
 
 

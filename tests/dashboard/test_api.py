@@ -655,7 +655,8 @@ def customer_marts(warehouse, db):
             " predicted_ltv_per_customer) values (%s, %s, %s, %s, %s)", [
                 ("2026-01-01", "Paid Search", 2, 100, 150),   # CAC 50, LTV 150
                 ("2026-02-01", "Paid Search", 1, 50, 60),     # CAC 50, LTV 60
-                ("2026-01-01", "Email", 1.5, 0, 90),          # no spend: no LTV : CAC
+                ("2026-01-01", "Email", 1.5, 0, 90),          # no spend: no CAC, no LTV : CAC
+                ("2026-01-01", "Referral", 1, 0, 80),         # nobody at risk
                 ("2026-03-01", "Display", 0, 40, None),       # spend, no customers
             ])
         cur.executemany(
@@ -668,7 +669,7 @@ def customer_marts(warehouse, db):
         for person, channel, credit, month, p_alive in [
             ("u:a", "Paid Search", 1, "2026-01-01", 0.9), ("u:b", "Paid Search", 1, "2026-01-01", 0.2),
             ("u:c", "Paid Search", 1, "2026-02-01", 0.3), ("u:d", "Email", 1, "2026-01-01", 0.8),
-            ("u:e", "Email", 0.5, "2026-01-01", 0.1),
+            ("u:e", "Email", 0.5, "2026-01-01", 0.1), ("u:f", "Referral", 1, "2026-01-01", 0.7),
         ]:
             cur.execute("insert into marts.customer_acquisition values (%s, %s, %s, %s)",
                         (person, channel, credit, month))
@@ -690,8 +691,9 @@ def test_customers_figures_are_ratios_of_sums_over_the_cohorts(client, customer_
     assert search["value_per_customer"] == pytest.approx((80 + 20) / 3)  # at 30 days
     assert search["share_at_risk"] == pytest.approx(2 / 3)  # u:b and u:c
     email = rows["Email"]
-    assert email["cac"] == 0 and email["ltv_to_cac"] is None
+    assert email["cac"] is None and email["ltv_to_cac"] is None  # the mart's CAC is 0: the page says none
     assert email["share_at_risk"] == pytest.approx(0.5 / 1.5)
+    assert rows["Referral"]["share_at_risk"] == 0  # none at risk is 0 %, not "no figure"
     assert rows["Display"]["cac"] is None and rows["Display"]["new_customers"] == 0
     curves = {(c["channel"], c["age_days"]): c["value_per_customer"] for c in body["cohort_curves"]}
     assert curves[("Paid Search", 90)] == pytest.approx(100.0)  # 200 / 2 mature: February is too young
@@ -707,6 +709,24 @@ def test_customers_months_narrow_the_cohorts(client, customer_marts):
     assert set(rows) == {"Paid Search"}
     assert rows["Paid Search"]["new_customers"] == 1 and rows["Paid Search"]["ltv_to_cac"] == pytest.approx(60 / 50)
     assert (body["start"], body["end"]) == ("2026-02", "2026-02")
+
+
+def test_customers_name_the_settings_of_the_last_run_not_the_ones_set_since(client, customer_marts, db, monkeypatch):
+    with db, db.cursor() as cur:
+        cur.execute("insert into ops.customer_runs (started_at, finished_at, as_of, customers, params, fit)"
+                    " values (now(), now(), '2026-03-16', 5, %s, '{\"reason\": null}')",
+                    ('{"acquisition_model": "first_touch", "conversion_types": ["purchase"],'
+                     ' "cohort_ages_days": [30, 90], "clv_horizon_days": 365}',))
+    monkeypatch.setenv("ACQUISITION_MODEL", "linear")
+    monkeypatch.setenv("COHORT_AGES_DAYS", "60")
+    body = client.get("/marketing/api/customers").json()
+    assert body["acquisition_model"] == "first_touch" and body["realised_age_days"] == 30
+    assert body["pending_parameters"].startswith("Your settings now say: acquisition model linear,")
+    monkeypatch.delenv("ACQUISITION_MODEL")
+    monkeypatch.setenv("COHORT_AGES_DAYS", "90,30")  # the run's settings again
+    monkeypatch.setenv("ENV_FILE", "/nonexistent/.env")  # whatever a developer's .env says
+    body = client.get("/marketing/api/customers").json()
+    assert body["pending_parameters"] is None and body["last_run"]["params"]["cohort_ages_days"] == [30, 90]
 
 
 @pytest.mark.parametrize(("query", "message"), [

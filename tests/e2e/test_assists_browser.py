@@ -2,7 +2,11 @@
 Marketing from the navigation, switch to the view, and read what it shows from demo data
 (docs/assists.md). Same fixtures as test_dashboard_browser (Debian's chromium and chromium-driver)."""
 
+# ruff: noqa: F811 - the fixtures imported below are pytest fixtures, taken by the tests as arguments
+
 from __future__ import annotations
+
+import re
 
 import psycopg2
 import pytest
@@ -83,6 +87,9 @@ def test_marketer_reads_assists_paths_and_the_funnel_in_the_airflow_ui(airflow, 
     assert headings == ["Channel", "view item", "add to cart", "begin checkout", "purchase"]
     funnel = table(browser, "funnel")
     assert all("of view item" in row[2] and "of begin checkout" in row[4] for row in funnel)
+    # Credited conversions (fractions under the model) all read to one decimal, whole ones too, so a column lines up.
+    counts = js(browser, "return [...document.querySelectorAll('#funnel tbody td.num')].map(td => td.firstChild.textContent);")
+    assert counts and all(re.fullmatch(r"[0-9,]+\.[0-9]", text) for text in counts), counts
 
     browser.switch_to.default_content()
     browser.save_screenshot(str(tmp_path / "assists.png"))

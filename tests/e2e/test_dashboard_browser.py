@@ -9,6 +9,7 @@ screenshot to docs/dashboard.png (the README shows it).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -265,12 +266,19 @@ def test_marketer_reads_customer_value_by_acquisition_channel(airflow, browser, 
     assert curves["ink"] > 5_000 and curves["x"] == "Days since the first purchase"
     assert {d["label"] for d in curves["datasets"]} <= set(expected) and len(curves["datasets"]) >= 3
     assert all(point["x"] == 30 for d in curves["datasets"] for point in d["data"])  # older ages: none mature
+    # ... drawn from day 0, with a note that names the ages still to come rather than a lone column of dots
+    assert js(browser, "return Chart.getChart(document.getElementById('cohort-chart')).scales.x.min;") == 0
+    assert browser.find_element(By.ID, "cohort-note").text == (
+        "No cohort shown is 90, 180 or 365 days old yet: those points appear once one is.")
 
     # The table has the warehouse's new customers per channel.
     rows = js(browser, """return [...document.querySelectorAll('#channels tbody tr')].map(tr =>
-        [tr.cells[0].textContent, tr.cells[1].textContent]);""")
-    assert {channel: float(n.replace(",", "")) for channel, n in rows} == pytest.approx(
+        [tr.cells[0].textContent, tr.cells[1].textContent, tr.cells[3].textContent]);""")
+    assert {channel: float(n.replace(",", "")) for channel, n, _ in rows} == pytest.approx(
         {c: round(n, 1) for c, n in expected.items()})
+    assert all(re.fullmatch(r"[0-9,]+\.[0-9]", n) for _, n, _ in rows)  # one decimal each: the column lines up
+    cac = {channel: text for channel, _, text in rows}
+    assert cac["Direct"] == "–" and cac["Paid Search"].startswith("$")  # no spend, no CAC (not $0.00)
 
     # A month filter the API refuses shows its message (both months hold cohorts: the inputs allow them).
     js(browser, "document.getElementById('start').value = '2026-03';"
@@ -338,3 +346,10 @@ def test_a_new_user_sees_empty_periods_plain_totals_readable_daily_revenue_and_s
     conn.close()
     assert empty.text.startswith(f"No results between 2025-01-01 and 2025-01-07: the marts hold {first} to {last}")
     assert not browser.find_element(By.ID, "roas-chart").is_displayed()
+    # The same period in the Assists and paths view: the same message, not empty axes and tables.
+    js(browser, "window.location.search = '?view=assists&start=2025-01-01&end=2025-01-07&model=linear';")
+    page_state(browser, "empty-range")
+    assert browser.find_element(By.ID, "empty").text.startswith(
+        f"No results between 2025-01-01 and 2025-01-07: the marts hold {first} to {last}")
+    assert not browser.find_element(By.ID, "assists-chart").is_displayed()
+    assert not browser.find_element(By.ID, "funnel").is_displayed()

@@ -25,6 +25,7 @@ from marketing.dev.sample import (
     TOUCHPOINT_BAD_KINDS,
     TRAFFIC,
     UNKNOWN_CURRENCY,
+    VISIT_GAP,
     SampleSummary,
     generate,
 )
@@ -460,3 +461,22 @@ def test_repeat_rate_churn_and_value_depend_on_the_acquisition_channel():
     assert np.all(repeats.touch_t * 1000 <= t_ms[2 * n:])
     value = usd[2 * n:]
     assert value[extra < n].mean() > value[extra >= n].mean()
+
+
+def test_no_device_has_two_visits_closer_than_a_session_apart_return_visits_included(tmp_path):
+    """Rule 12 of docs/sources.md: rendered as Segment calls, each visit stays a session of its own, so
+    the Segment demo credits the channels the native one does. The repeat buyers' return visits too."""
+    generate(tmp_path.as_uri(), days=45, end_date=END, touchpoints_per_day=2000, seed=7, bad_line_rate=0)
+    visits = {}
+    for path in sorted(tmp_path.glob("touchpoints/*/*")):
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        for line in data.decode().splitlines():
+            t = json.loads(line)  # a re-sent copy keeps its first line's device and time
+            visits.setdefault(t["event_id"], (t.get("anonymous_id") or f"user {t['user_id']}",
+                                              datetime.fromisoformat(t["occurred_at"]).timestamp()))
+    by_device = defaultdict(list)
+    for device, at in visits.values():
+        by_device[device].append(at)
+    close = [(device, b - a) for device, times in by_device.items()
+             for a, b in zip(sorted(times), sorted(times)[1:]) if b - a < VISIT_GAP]
+    assert not close, f"{len(close)} visits closer than VISIT_GAP to the device's previous one: {close[:5]}"

@@ -28,7 +28,8 @@ rounding). How the work is split into slices computed side by side is `parallel.
 
 The same runs keep the assisted conversions, conversion paths and funnel marts (docs/assists.md):
 `sql/assist_changes.sql` sums the assists and paths of a set of path rows into the temp tables
-`attribution_assist_changes` / `attribution_path_changes` (`sql/attribution_assist_tables.sql`);
+`attribution_assist_changes` / `attribution_path_changes` (`sql/attribution_assist_tables.sql`),
+from what the path pass flags on each row (`assists`, `run_starts`: no second sort of the paths);
 a full rebuild sums each slice where it is computed (a slice session hands its sums back through
 `parallel.each_slice`), the other modes sum the affected conversions' rows before (-1) and after (+1).
 """
@@ -66,7 +67,8 @@ ASSIST_SUMS = parallel.SessionSums(
 PATH_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, (
     "slice", "conversion_id", "conversion_occurred_at", "conversion_date", "conversion_type", "revenue",
     "touchpoint_event_id", "touch_occurred_at", "channel", "campaign", "touch_position", "path_length",
-    "last_non_direct", "time_decay_credit", "position_credit", "previous_channel", "markov_period", "markov_key",
+    "last_non_direct", "time_decay_credit", "position_credit", "assists", "run_starts",
+    "previous_channel", "markov_period", "markov_key",
 )))
 INSERT_CHANGES = sql.SQL(
     "insert into attribution_changes (date, model, channel, campaign, conversion_type, conversions, revenue, credit_rows) "

@@ -12,7 +12,7 @@
 - customers: see `marketing.dev.customers_bench` (1M customers, 3M purchases: inputs, fit, tables,
   peak memory).
 
-`--only ingest|attribution|customers` runs one part.
+`--only sources|ingest|attribution|customers` runs one part.
 Nothing here asserts a time; it prints what it measured.
 """
 

@@ -636,9 +636,29 @@ class _RepeatBuyers:
             (touches.mode, _weighted(rng, _MODE_P, n)), (touches.page, _weighted(rng, _PAGE_P, n)),
             (touches.extra, _weighted(rng, _TOUCH_EXTRA_P, n)),
         )
-        merged = [np.concatenate([a, b.astype(a.dtype)]) for a, b in parts]
+        # A return visit within VISIT_GAP of another visit of its device is the same session to a
+        # collector (Segment joins them): that customer was already on the site, so no visit is added.
+        keep = _clear_of_visits(touches.t, touches.device, self.touch_t, self.touch_device)
+        merged = [np.concatenate([a, b[keep].astype(a.dtype)]) for a, b in parts]
         order = np.argsort(merged[0], kind="stable")
         return _Touches(*(m[order] for m in merged))
+
+
+def _clear_of_visits(t: np.ndarray, device: np.ndarray, new_t: np.ndarray, new_device: np.ndarray) -> np.ndarray:
+    """Which of the new visits lie at least VISIT_GAP from every visit of their device, the kept new ones included."""
+    key = device.astype(np.int64) * (1 << 32) + t  # (device, second) in one sortable number
+    key.sort()
+    keep = np.zeros(len(new_t), dtype=bool)
+    last: dict[int, int] = {}  # device -> time of its latest kept new visit
+    for i in np.lexsort((new_t, new_device)):
+        d, at = int(new_device[i]), int(new_t[i])
+        j = np.searchsorted(key, d * (1 << 32) + at)
+        before = j > 0 and key[j - 1] >> 32 == d and at - (key[j - 1] & 0xFFFFFFFF) < VISIT_GAP
+        after = j < len(key) and key[j] >> 32 == d and (key[j] & 0xFFFFFFFF) - at < VISIT_GAP
+        if not (before or after or (d in last and at - last[d] < VISIT_GAP)):
+            keep[i] = True
+            last[d] = at
+    return keep
 
 
 _CONVERSION_TYPES = ("purchase", "signup", "app_install", "refund", "view_item", "add_to_cart", "begin_checkout")

@@ -9,6 +9,7 @@ names the model parameters the marts were computed with.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from itertools import groupby
 
@@ -157,31 +158,54 @@ def funnel_table(cur, settings: Settings, start: date | None = None, end: date |
     return out
 
 
-def realised_age(settings: Settings) -> int:
-    """The age the demo shows realised value at: 30 days when configured, else the first age."""
-    ages = settings.customers.cohort_ages_days
-    return 30 if 30 in ages else ages[0]
+def realised_age(ages) -> int:
+    """The age the demo shows realised value at: 30 days when among `ages` (COHORT_AGES_DAYS), else the first."""
+    return 30 if 30 in ages else min(ages)
+
+
+def describe_customer_params(params: dict) -> str:
+    """Customer value's settings (as stored with each run in ops.customer_runs) in words."""
+    return (f"acquisition model {params.get('acquisition_model')}, "
+            f"purchases {', '.join(params.get('conversion_types') or ())}, "
+            f"cohort ages {', '.join(str(a) for a in params.get('cohort_ages_days') or ())} days, "
+            f"CLV horizon {params.get('clv_horizon_days')} days")
+
+
+def customer_params(run_params: dict | None, settings: Settings) -> tuple[dict, str | None]:
+    """The settings the customers tables were computed with (the last run's), and a warning when the
+    settings now say otherwise: the tables follow them only from the next customers run."""
+    now = asdict(settings.customers)
+    now = {key: list(value) if isinstance(value, tuple) else value for key, value in now.items()}
+    params = {**now, **(run_params or {})}
+    if describe_customer_params(params) == describe_customer_params(now):
+        return params, None
+    return params, (f"Your settings now say: {describe_customer_params(now)}; "
+                    "the next customers run recomputes the tables with them.")
 
 
 def customers_by_channel(url: str, settings: Settings) -> str:
-    """A plain-text table: per acquisition channel, new customers, CAC, value, LTV and LTV : CAC."""
-    age = realised_age(settings)
+    """A plain-text table: per acquisition channel, new customers, CAC, value, LTV and LTV : CAC,
+    under the settings of the last customers run (which it names when the settings now differ)."""
     with connection(url) as conn, conn.cursor() as cur:
+        cur.execute("select as_of, customers, fit, params from ops.customer_runs order by run_id desc limit 1")
+        run = cur.fetchone()
+        if run is None:
+            return "No customer value yet: run the pipeline with `make run` first."
+        as_of, customers, fit, run_params = run
+        params, pending = customer_params(run_params, settings)
+        age = realised_age(params["cohort_ages_days"])
         cur.execute(SQL("customers_by_channel"), {"start": None, "end": None, "age_days": age})
         rows = cur.fetchall()
-        cur.execute("select as_of, customers, fit from ops.customer_runs order by run_id desc limit 1")
-        run = cur.fetchone()
-    if not rows or run is None:
+    if not rows:
         return "No customer value yet: run the pipeline with `make run` first."
-    as_of, customers, fit = run
-    out = [f"Customers by acquisition channel ({settings.customers.acquisition_model}), {customers:,} customers"
+    out = [f"Customers by acquisition channel ({params['acquisition_model']}), {customers:,} customers"
            f" as of {as_of:%Y-%m-%d}, amounts in {settings.reporting_currency}",
+           pending or "",
            "" if fit.get("reason") is None else f"(models not fitted: {fit['reason']}; predicted LTV is empty)"]
     header = (f"{'channel':<26}{'new customers':>14}{'CAC':>10}{f'value {age}d/cust':>16}"
               f"{'pred. LTV/cust':>16}{'LTV:CAC':>9}")
     out += [header, "-" * len(header)]
-    for channel, new, spend, cac, _mature, value, ltv, ltv_to_cac, _risk in rows:
-        # no spend: no acquisition cost to speak of (the mart says 0)
-        out.append(f"{channel:<26}{new:>14,.1f}{_money(cac if spend else None):>10}{_money(value):>16}{_money(ltv):>16}"
+    for channel, new, _spend, cac, _mature, value, ltv, ltv_to_cac, _risk in rows:
+        out.append(f"{channel:<26}{new:>14,.1f}{_money(cac):>10}{_money(value):>16}{_money(ltv):>16}"
                    f"{_ratio(ltv_to_cac):>9}")
     return "\n".join(line for line in out if line)

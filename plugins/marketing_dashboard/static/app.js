@@ -26,6 +26,9 @@ function moneyShort(value) {
 }
 const ratio = (value) => (value === null || value === undefined ? "–" : `${value.toFixed(2)}×`);
 const count = (value) => new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 }).format(value);
+// Credited conversions (fractions under the multi-touch models): always one decimal, so a column lines up.
+const credited = (value) => new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 })
+  .format(value);
 const modelLabel = (model) => state.options.model_labels[model] || model;  // from the registry of models
 function dayLabel(iso) {
   return new Date(`${iso}T00:00:00Z`).toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
@@ -65,6 +68,9 @@ function showEmpty(message) {
     document.body.dataset.state = "empty-range";
   }
 }
+
+const emptyPeriod = (f) => `No results between ${f.start} and ${f.end}: the marts hold ${state.options.first_date} to `
+  + `${state.options.last_date}. Pick days in that range.`;
 
 function showError(message) {
   $("error").textContent = message;
@@ -239,7 +245,7 @@ const CAMPAIGN_COLUMNS = [
   { key: "channel", label: "Channel" },
   { key: "campaign", label: "Campaign" },
   { key: "spend", label: "Spend", num: true, format: (v) => money(v) },
-  { key: "attributed_conversions", label: "Attributed conversions", num: true, format: count },
+  { key: "attributed_conversions", label: "Attributed conversions", num: true, format: credited },
   { key: "attributed_revenue", label: "Attributed revenue", num: true, format: (v) => money(v) },
   { key: "roas", label: "ROAS", num: true, format: ratio },
   { key: "cpa", label: "CPA", num: true, format: (v) => money(v, 2) },
@@ -468,7 +474,7 @@ function renderFunnel(data) {
     const tr = body.insertRow();
     tr.append(channelCell(r.channel));
     r.steps.forEach((s, i) => {
-      const td = cell(count(s.conversions), "num");
+      const td = cell(credited(s.conversions), "num");
       if (i > 0) {
         const rate = document.createElement("span");
         rate.className = "rate";
@@ -494,6 +500,11 @@ async function refreshAssists() {
     const [assists, paths, funnel] = await Promise.all([
       api("assists", typed), api("paths", { ...typed, limit: 20 }), api("funnel", { ...period, model: f.model }),
     ]);
+    if (!assists.rows.length && !paths.rows.length && !funnel.rows.length) {
+      showEmpty(emptyPeriod(f));
+      return;
+    }
+    showEmpty("");
     const range = `${f.start} to ${f.end}`;
     $("assists-title").textContent = `Assisted conversions by channel, ${range}`;
     $("paths-title").textContent = `Top conversion paths, ${range}`;
@@ -544,8 +555,7 @@ async function refresh() {
       api("removal_effects", period),
     ]);
     if (!byChannel.rows.length && !daily.series.length) {
-      showEmpty(`No results between ${f.start} and ${f.end}: the marts hold ${state.options.first_date} to `
-                + `${state.options.last_date}. Pick days in that range.`);
+      showEmpty(emptyPeriod(f));
       return;
     }
     showEmpty("");

@@ -16,6 +16,9 @@ const ratio = (value) => (value === null || value === undefined ? "–" : `${val
 const share = (value) => (value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)} %`);
 const count = (value) => (value === null || value === undefined ? "–"
   : new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 }).format(value));
+// Customers split between channels (a fractional ACQUISITION_MODEL): one decimal always, so the column lines up.
+const customers = (value) => (value === null || value === undefined ? "–"
+  : new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(value));
 const when = (iso) => (iso ? new Date(iso).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" }) : "–");
 
 class ApiError extends Error {}
@@ -68,7 +71,7 @@ function cell(text, className) {
 }
 
 const COLUMNS = [
-  ["new_customers", "New customers", count],
+  ["new_customers", "New customers", customers],
   ["spend", "Spend", (v) => money(v)],
   ["cac", "CAC", (v) => money(v, 2)],
   ["value_per_customer", null, (v) => money(v, 2)],  // label set from the realised age
@@ -102,12 +105,24 @@ function renderTable(data) {
   }
 }
 
+// The ages (COHORT_AGES_DAYS) that no cohort shown is old enough for yet, in words; "" when all are reached.
+function agesNotReached(points) {
+  const reached = new Set(points.filter((p) => p.value_per_customer !== null).map((p) => p.age_days));
+  const waiting = [...new Set(points.map((p) => p.age_days))].filter((age) => !reached.has(age)).sort((a, b) => a - b);
+  if (!waiting.length || !reached.size) return "";
+  const list = waiting.length > 1 ? `${waiting.slice(0, -1).join(", ")} or ${waiting.at(-1)}` : `${waiting[0]}`;
+  return `No cohort shown is ${list} days old yet: those points appear once one is.`;
+}
+
 function renderCurves(data) {
   const byChannel = new Map();
   for (const point of data.cohort_curves) {
     if (!byChannel.has(point.channel)) byChannel.set(point.channel, []);
     if (point.value_per_customer !== null) byChannel.get(point.channel).push({ x: point.age_days, y: point.value_per_customer });
   }
+  const ages = data.cohort_curves.map((p) => p.age_days);
+  $("cohort-note").textContent = agesNotReached(data.cohort_curves);
+  $("cohort-note").hidden = !$("cohort-note").textContent;
   draw("cohort-chart", {
     type: "line",
     data: {
@@ -119,7 +134,9 @@ function renderCurves(data) {
     options: {
       plugins: { title: heading("Realised value per customer by age"), legend: { position: "bottom", labels: { boxWidth: 12 } },
                  tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}, ${ctx.parsed.x} days: ${money(ctx.parsed.y, 2)}` } } },
-      scales: { x: { type: "linear", title: { display: true, text: "Days since the first purchase" } },
+      // from day 0 to the oldest age configured, whichever ages the cohorts have reached
+      scales: { x: { type: "linear", min: 0, suggestedMax: ages.length ? Math.max(...ages) : undefined,
+                     title: { display: true, text: "Days since the first purchase" } },
                 y: { beginAtZero: true, title: { display: true, text: `Value per customer (${view.currency})` },
                      ticks: { callback: (v) => money(v) } } },
     },
@@ -132,6 +149,8 @@ function renderRun(data) {
   set("customers", run ? count(run.customers) : "none yet");
   set("as-of", run ? when(run.as_of) : "–");
   set("model", data.acquisition_model);
+  $("pending").textContent = data.pending_parameters || "";
+  $("pending").hidden = !data.pending_parameters;
   set("fit", !run ? "–" : run.fit.reason ? `no: ${run.fit.reason}` : "BG/NBD and Gamma-Gamma");
 }
 

@@ -63,8 +63,9 @@ touches as (
 
 -- Two passes over each path, in the order of its touches (one sort serves both):
 -- - running: the position, and the non-direct touches so far (the last non-direct touch is
---   the one after which no other follows);
+--   the one after which no other follows); whether the touch is the first of its channel;
 -- - whole path: n, the non-direct touches in all, the last touch, the sum of the weights;
+--   whether the channel differs from the touch before (a run of one channel starts);
 --   for `markov` (docs/data_driven.md) the touch before and the path's key: the sum of its
 --   channels' weights, a multiset of the channels (counted only when every channel has one).
 -- Paths come in the order of their conversions' time, so rows are written in day order.
@@ -73,6 +74,8 @@ paths as (
         touches.*,
         row_number() over whole_path as position,
         count(*) filter (where non_direct) over running as non_direct_so_far,
+        array_position(array_agg(channel) over running, channel) = row_number() over running as first_of_channel,
+        channel is distinct from lag(channel) over whole_path as run_starts,
         count(event_id) over whole_path as n,
         count(*) filter (where non_direct) over whole_path as non_direct_total,
         max(touch_occurred_at) over whole_path as last_touch_at,
@@ -99,6 +102,8 @@ paths as (
 --   %(max_half_lives)s half-lives): 2^(−(L − t)/H) over the same sum, a touch more than that
 --   older than L weighing 0 (2^-1000 ≈ 1e-301; power() fails on an underflow).
 -- - position_based: (first, middle, last) weights; n = 2 splits the middle weight in halves.
+-- - assists, run_starts: for the assist and path sums (assist_changes.sql, docs/assists.md): the
+--   first touch of its channel before the last touch assists; a run of one channel starts.
 select
     slice,
     conversion_id,
@@ -139,6 +144,8 @@ select
         when position = n then %(last_weight)s::double precision
         else %(middle_weight)s::double precision / (n - 2)
     end as position_credit,
+    event_id is not null and first_of_channel and position < n as assists,
+    event_id is not null and run_starts as run_starts,
     previous_channel,
     case when %(with_markov)s then marts.markov_period(conversion_date, %(markov_period)s) end as markov_period,
     case when event_id is not null and markov_weighed = n then markov_key end as markov_key

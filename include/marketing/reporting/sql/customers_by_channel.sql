@@ -1,7 +1,8 @@
 -- Customer value by acquisition channel over the cohorts of a period (docs/customers.md): new
 -- customers, spend, CAC, realised value per customer at age_days, predicted LTV per customer,
 -- LTV : CAC and the share of customers at risk (p_alive < 0.5). Ratios of sums, never averages
--- of monthly ratios. `make demo` and the dashboard's Customers view both read this file.
+-- of monthly ratios. Without spend there is no CAC (marts.period_cpa: the same rule as CPA), where
+-- the mart says 0. `make demo` and the dashboard's Customers view both read this file.
 -- Parameters: start, end (first and last cohort month; null = open), age_days.
 with acquisition as (
     select
@@ -22,7 +23,9 @@ realised as (
     group by channel
 ),
 risk as (
-    select q.channel, sum(q.credit) filter (where v.p_alive < 0.5) / nullif(sum(q.credit) filter (where v.p_alive is not null), 0) as share_at_risk
+    -- none at risk is a share of 0; no p_alive (nothing fitted) is no share
+    select q.channel, coalesce(sum(q.credit) filter (where v.p_alive < 0.5), 0)
+                      / nullif(sum(q.credit) filter (where v.p_alive is not null), 0) as share_at_risk
     from marts.customer_acquisition q
     join marts.customer_value v using (person_key)
     where q.cohort_month >= coalesce(%(start)s::date, '-infinity') and q.cohort_month <= coalesce(%(end)s::date, 'infinity')
@@ -32,7 +35,7 @@ select
     a.channel,
     a.new_customers,
     a.spend,
-    a.spend::double precision / nullif(a.new_customers, 0) as cac,
+    marts.period_cpa(a.spend, a.new_customers) as cac,
     r.mature_customers,
     r.value_per_customer,
     a.predicted_ltv / nullif(a.new_customers, 0) as predicted_ltv_per_customer,

@@ -4,16 +4,16 @@ The path rows get the three columns the model reads (the previous channel, the f
 channels as a key); the fits keep their non-converting journeys, transition counts, path keys,
 credits and removal effects. The attribution state goes, so the next run is a full rebuild.
 
-Revision ID: 0013
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 """
 
 from pathlib import Path
 
 from alembic import op
 
-revision = "0013"
-down_revision = "0010"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
@@ -23,4 +23,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(Path(__file__).with_name("0013_markov_downgrade.sql").read_text())
+    op.execute(Path(__file__).with_name("0014_markov_downgrade.sql").read_text())
