@@ -324,8 +324,6 @@ def restate(cur, binds: dict, *, all_dates: bool) -> None:
         "where %(all_dates)s or p.conversion_date = any(array(select date from markov_dates))\n"
         "group by p.conversion_date, p.channel, p.campaign, p.conversion_type"
     ).format(models.from_paths(sql.Identifier("marts", "attribution_paths"), (model,)), sql.SQL(model.credit))
-    from marketing.attribution import run  # the run's switch for the assist marts (no import circle at load)
-
-    values = {**binds, "all_dates": all_dates, "model": MODEL, "maintain_assists": run.MAINTAIN_ASSISTS}
+    values = {**binds, "all_dates": all_dates, "model": MODEL}
     cur.execute(sums, values)
     cur.execute(SQL("markov_daily"), values)

@@ -107,6 +107,7 @@ def bind_values(params: AttributionParams, slice_count: int = 1, **statement) ->
         "summed_models": [m.name for m in models.summed()],
         "with_markov": models.fitted("markov") is not None,
         "markov_period": params.markov_period,
+        "maintain_assists": MAINTAIN_ASSISTS,
         "slice_count": slice_count,
         "slice": None,  # every slice
         "all_conversions": False,  # only those in attribution_affected
