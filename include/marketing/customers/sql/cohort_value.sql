@@ -9,25 +9,25 @@ insert into marts.cohort_value (cohort_month, channel, age_days, customers, matu
 with ages as (
     select unnest(%(ages)s::int[]) as age_days
 ),
-counted as (  -- the cohort's customers, and those mature at D
-    select q.cohort_month, q.channel, a.age_days,
-           sum(q.credit) as customers,
-           coalesce(sum(q.credit) filter (
-               where q.first_purchase_at + make_interval(days => a.age_days) <= %(as_of)s::timestamptz
-           ), 0) as mature_customers
+ends as (  -- each customer's acquisition at each age D, with the end of their first D days
+    select q.person_key, q.cohort_month, q.channel, q.credit, a.age_days,
+           q.first_purchase_at + make_interval(days => a.age_days) as age_end
     from acquisition_next q
     cross join ages a
-    group by q.cohort_month, q.channel, a.age_days
+),
+counted as (  -- the cohort's customers, and those mature at D
+    select cohort_month, channel, age_days,
+           sum(credit) as customers,
+           coalesce(sum(credit) filter (where age_end <= %(as_of)s::timestamptz), 0) as mature_customers
+    from ends
+    group by cohort_month, channel, age_days
 ),
 valued as (  -- Σ credit × value_D over the customers mature at D
-    select q.cohort_month, q.channel, a.age_days, sum(marts.revenue_credit(p.revenue, q.credit)) as value
-    from acquisition_next q
-    cross join ages a
-    join customer_purchases p
-        on p.person_key = q.person_key
-       and p.occurred_at < q.first_purchase_at + make_interval(days => a.age_days)
-    where q.first_purchase_at + make_interval(days => a.age_days) <= %(as_of)s::timestamptz
-    group by q.cohort_month, q.channel, a.age_days
+    select e.cohort_month, e.channel, e.age_days, sum(marts.revenue_credit(p.revenue, e.credit)) as value
+    from ends e
+    join customer_purchases p on p.person_key = e.person_key and p.occurred_at < e.age_end
+    where e.age_end <= %(as_of)s::timestamptz
+    group by e.cohort_month, e.channel, e.age_days
 )
 select c.cohort_month, c.channel, c.age_days, c.customers, c.mature_customers, coalesce(v.value, 0)
 from counted c
