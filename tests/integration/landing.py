@@ -84,3 +84,12 @@ def conversion(conversion_id: str, at: str, revenue=0, currency=None, **fields) 
     if "user_id" not in fields and "anonymous_id" not in fields:
         line["anonymous_id"] = "a1"
     return line
+
+
+def rows(db, query: str, params=None) -> list[tuple]:
+    """Every row of `query` on the connection `db`, which is left with no transaction open."""
+    with db.cursor() as cur:
+        cur.execute(query, params)
+        result = cur.fetchall()
+    db.commit()
+    return result

@@ -15,23 +15,10 @@ import pytest
 from marketing.ingest.parse import AMOUNT_DECIMALS, AMOUNT_LIMIT, EARLIEST, LATEST, TEXT_LIMITS
 from marketing.pipeline import attribute
 
-from .landing import Landing, conversion, touch
+from .landing import conversion, rows, touch
 
 pytestmark = pytest.mark.integration
 SPEND_HEADER = "date,source,medium,campaign,spend,currency"
-
-
-@pytest.fixture
-def landing(tmp_path) -> Landing:
-    return Landing(tmp_path / "landing")
-
-
-def rows(db, query: str, params=None) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(query, params)
-        result = cur.fetchall()
-    db.commit()
-    return result
 
 
 def test_every_bad_input_of_the_drill_in_one_landing_zone_quarantines_only_itself(landing, warehouse_url, db):

@@ -9,22 +9,9 @@ import pytest
 from marketing.ingest import load
 from marketing.ingest.quality import QualityCheckFailed, assert_quality
 
-from .landing import Landing, conversion, touch
+from .landing import conversion, rows, touch
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def landing(tmp_path) -> Landing:
-    return Landing(tmp_path / "landing")
-
-
-def rows(db, query: str, params=None) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(query, params)
-        result = cur.fetchall()
-    db.commit()
-    return result
 
 
 def counts(db) -> dict[str, int]:

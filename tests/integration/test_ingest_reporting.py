@@ -9,22 +9,9 @@ import pytest
 
 from marketing.ingest.quality import assert_quality, run_checks
 
-from .landing import Landing, conversion, touch
+from .landing import conversion, rows, touch
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def landing(tmp_path) -> Landing:
-    return Landing(tmp_path / "landing")
-
-
-def rows(db, query: str, params=None) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(query, params)
-        result = cur.fetchall()
-    db.commit()
-    return result
 
 
 def test_quarantine_rate_is_a_share_of_all_the_runs_lines(landing, warehouse_url, db):

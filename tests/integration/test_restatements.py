@@ -77,11 +77,6 @@ class Sequence:
 
 
 @pytest.fixture
-def landing(tmp_path) -> Landing:
-    return Landing(tmp_path / "landing")
-
-
-@pytest.fixture
 def sequence(landing, warehouse_url) -> Sequence:
     return Sequence(landing, warehouse_url)
 

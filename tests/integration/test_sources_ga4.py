@@ -13,15 +13,10 @@ from marketing.config import Settings
 from marketing.pipeline import attribute
 
 from .attribution_fixtures import assert_same_marts, marts
-from .landing import Landing, touch
+from .landing import rows, touch
 from .sources import core, ga4_event, micros
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def landing(tmp_path) -> Landing:
-    return Landing(tmp_path / "landing")
 
 
 @pytest.fixture
@@ -29,14 +24,6 @@ def clean_url(pg_server_url, template_database):
     """A second warehouse, for the clean load that an incremental one must equal."""
     with _fresh_database(pg_server_url, template_database) as url:
         yield url
-
-
-def rows(db, query: str, params=None) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(query, params)
-        result = cur.fetchall()
-    db.commit()
-    return result
 
 
 def touches(db) -> list[tuple]:

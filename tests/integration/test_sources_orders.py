@@ -14,6 +14,7 @@ from marketing.config import Settings
 from marketing.pipeline import attribute, ingest_all, ingest_orders
 
 from .attribution_fixtures import assert_same_marts, marts
+from .landing import rows
 
 pytestmark = pytest.mark.integration
 
@@ -59,14 +60,6 @@ def order(url, conversion_id, occurred_at, revenue, currency="USD", updated_at=N
                 " values (%s, %s, %s, %s, %s, %s)"
                 " on conflict (conversion_id) do update set revenue = excluded.revenue, updated_at = excluded.updated_at",
            (conversion_id, occurred_at, user_id, revenue, currency, updated_at or occurred_at))
-
-
-def rows(db, query: str, params=None) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(query, params)
-        result = cur.fetchall()
-    db.commit()
-    return result
 
 
 def settings_for(source_url: str, tmp_path, **env) -> Settings:

@@ -14,7 +14,7 @@ from marketing.config import Settings
 from marketing.pipeline import attribute
 
 from .attribution_fixtures import assert_same_marts, marts
-from .landing import Landing
+from .landing import rows
 from .sources import core, segment_call
 
 pytestmark = pytest.mark.integration
@@ -23,22 +23,9 @@ GOOGLE_ADS = {"source": "google", "medium": "cpc", "name": "brand"}
 
 
 @pytest.fixture
-def landing(tmp_path) -> Landing:
-    return Landing(tmp_path / "landing")
-
-
-@pytest.fixture
 def clean_url(pg_server_url, template_database):
     with _fresh_database(pg_server_url, template_database) as url:
         yield url
-
-
-def rows(db, query: str, params=None) -> list[tuple]:
-    with db.cursor() as cur:
-        cur.execute(query, params)
-        result = cur.fetchall()
-    db.commit()
-    return result
 
 
 def touches(db) -> list[tuple]:
