@@ -71,3 +71,23 @@ def test_too_few_repeat_customers_are_not_fitted():
                                          np.array([0.0, 20.0]), 365)
     assert not fit.fitted and predicted is None
     assert "repeat customers" in fit.reason
+
+
+def test_distinct_rows_with_weights_fit_as_every_customer(cdnow):
+    # The run fits each distinct input row once, weighted by its customers: the same likelihood,
+    # so the same maximum as the fit on every customer row.
+    x, t_x, t = cdnow["x"], cdnow["t_x"], cdnow["T"]
+    rows, customer_row, counts = clv._distinct_rows(x, t_x, t)
+    assert len(rows) < len(x) and counts.sum() == len(x)
+    assert np.array_equal(rows[customer_row], np.column_stack([x, t_x, t]))
+    every = clv._point(clv.fit_bg_nbd(x, t_x, t), clv.BG_NBD_PARAMS)
+    weighted = clv._point(clv.fit_bg_nbd(rows[:, 0], rows[:, 1], rows[:, 2], weights=counts), clv.BG_NBD_PARAMS)
+    assert weighted == pytest.approx(every, rel=1e-4)
+
+    repeat = x > 0
+    spends, _, spend_counts = clv._distinct_rows(x[repeat], np.round(cdnow["zbar"][repeat]))
+    assert len(spends) < int(repeat.sum())
+    every = clv._point(clv.fit_gamma_gamma(x[repeat], np.round(cdnow["zbar"][repeat])), clv.GAMMA_GAMMA_PARAMS)
+    weighted = clv._point(clv.fit_gamma_gamma(spends[:, 0], spends[:, 1], weights=spend_counts),
+                          clv.GAMMA_GAMMA_PARAMS)
+    assert weighted == pytest.approx(every, rel=1e-4)

@@ -71,8 +71,12 @@ def _quiet():
     warnings.filterwarnings("ignore", category=UserWarning, module="pymc_marketing")
 
 
-def fit_bg_nbd(frequency, recency, t):
-    """The BG/NBD model fitted by maximum likelihood (MAP, flat priors); returns the pymc-marketing model."""
+def fit_bg_nbd(frequency, recency, t, weights=None):
+    """The BG/NBD model fitted by maximum likelihood (MAP, flat priors); returns the pymc-marketing model.
+
+    `weights` (optional): how many customers each row stands for, so that customers with equal
+    inputs are fitted as one row; the likelihood is the same, the fit several times faster.
+    """
     import pandas as pd
 
     _quiet()
@@ -81,12 +85,36 @@ def fit_bg_nbd(frequency, recency, t):
     data = pd.DataFrame({"customer_id": np.arange(len(frequency)), "frequency": frequency,
                          "recency": recency, "T": t})
     model = BetaGeoModel(data=data, model_config=_flat(BG_NBD_PARAMS))
+    if weights is not None:
+        _weigh(model, "recency_frequency", np.asarray(weights, dtype=np.float64))
     model.fit(method="map", progressbar=False)
     return model
 
 
-def fit_gamma_gamma(frequency, monetary_value):
-    """The Gamma-Gamma model fitted by maximum likelihood on the customers given (all repeat buyers)."""
+def _weigh(model, likelihood: str, weights: np.ndarray) -> None:
+    """Count row i of a pymc-marketing model's data weights[i] times in its likelihood.
+
+    `likelihood` names the library's per-row log-likelihood: its observed variable (BG/NBD) or
+    its Potential (Gamma-Gamma). The model adds each row's term once; one more Potential adds the
+    same library term (weights − 1) times more. No likelihood is written here.
+    """
+    import pymc as pm
+
+    model.build_model()
+    with model.model:
+        variable = model.model[likelihood]
+        if variable in model.model.observed_RVs:
+            per_row = pm.logp(variable, model.model.rvs_to_values[variable])
+        else:
+            per_row = variable
+        pm.Potential("weights", ((weights - 1.0) * per_row).sum())
+
+
+def fit_gamma_gamma(frequency, monetary_value, weights=None):
+    """The Gamma-Gamma model fitted by maximum likelihood on the customers given (all repeat buyers).
+
+    `weights` (optional): how many customers each row stands for, as for `fit_bg_nbd`.
+    """
     import pandas as pd
 
     _quiet()
@@ -95,8 +123,26 @@ def fit_gamma_gamma(frequency, monetary_value):
     data = pd.DataFrame({"customer_id": np.arange(len(frequency)), "frequency": frequency,
                          "monetary_value": monetary_value})
     model = GammaGammaModel(data=data, model_config=_flat(GAMMA_GAMMA_PARAMS))
+    if weights is not None:
+        _weigh(model, "likelihood", np.asarray(weights, dtype=np.float64))
     model.fit(method="map", progressbar=False)
     return model
+
+
+def _distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of the columns, the row of each input, and how many inputs each row has.
+
+    (np.unique(axis=0) does the same, ten times slower: it sorts rows as opaque bytes.)
+    """
+    table = np.column_stack(columns)
+    order = np.lexsort(columns[::-1])
+    ordered = table[order]
+    starts = np.ones(len(table), dtype=bool)
+    starts[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    row = np.cumsum(starts) - 1
+    input_row = np.empty(len(table), dtype=np.int64)
+    input_row[order] = row
+    return ordered[starts], input_row, np.bincount(row)
 
 
 def _usable(params: dict[str, float]) -> bool:
@@ -117,17 +163,24 @@ def fit_and_predict(
     repeat = (frequency > 0) & (monetary_value > 0)
     if int(repeat.sum()) < MIN_REPEAT_CUSTOMERS:
         return Fit(reason=f"{int(repeat.sum())} repeat customers, fewer than {MIN_REPEAT_CUSTOMERS}"), None
-    bg = fit_bg_nbd(frequency, recency, t)
-    gg = fit_gamma_gamma(frequency[repeat], monetary_value[repeat])
+    # BG/NBD sees (frequency, recency, T) only, Gamma-Gamma (frequency, monetary value): customers
+    # with equal inputs are fitted (and BG/NBD predicted) once, as one row weighted by their
+    # number; a million customers have a few hundred thousand distinct rows of each.
+    rows, customer_row, counts = _distinct_rows(frequency, recency, t)
+    bg = fit_bg_nbd(rows[:, 0], rows[:, 1], rows[:, 2], weights=counts)
+    spends, _, spend_counts = _distinct_rows(frequency[repeat], monetary_value[repeat])
+    gg = fit_gamma_gamma(spends[:, 0], spends[:, 1], weights=spend_counts)
     fit = Fit(bg_nbd=_point(bg, BG_NBD_PARAMS), gamma_gamma=_point(gg, GAMMA_GAMMA_PARAMS))
     if not (_usable(fit.bg_nbd) and _usable(fit.gamma_gamma)) or fit.gamma_gamma["q"] <= 1:
         fit.reason = "the fit did not converge to usable parameters (Gamma-Gamma needs q > 1)"
         return fit, None
-    everyone = pd.DataFrame({"customer_id": np.arange(len(frequency)), "frequency": frequency,
-                             "recency": recency, "T": t, "monetary_value": monetary_value})
+    distinct = pd.DataFrame({"customer_id": np.arange(len(rows)), "frequency": rows[:, 0],
+                             "recency": rows[:, 1], "T": rows[:, 2]})
+    spend = pd.DataFrame({"customer_id": np.arange(len(frequency)), "frequency": frequency,
+                          "monetary_value": monetary_value})
     predictions = Predictions(
-        p_alive=bg.expected_probability_alive(everyone).values.reshape(-1),
-        expected_purchases=bg.expected_purchases(everyone, future_t=horizon_days).values.reshape(-1),
-        expected_order_value=gg.expected_customer_spend(everyone).values.reshape(-1),
+        p_alive=bg.expected_probability_alive(distinct).values.reshape(-1)[customer_row],
+        expected_purchases=bg.expected_purchases(distinct, future_t=horizon_days).values.reshape(-1)[customer_row],
+        expected_order_value=gg.expected_customer_spend(spend).values.reshape(-1),
     )
     return fit, predictions

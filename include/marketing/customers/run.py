@@ -52,40 +52,66 @@ class CustomerRunSummary:
         return asdict(self)
 
 
-def _copy_out(cur, query: str) -> io.StringIO:
-    buf = io.StringIO()
-    cur.copy_expert(f"copy ({query}) to stdout with (format csv)", buf)
-    buf.seek(0)
-    return buf
+# COPY's binary format for rows of fixed-width, non-null columns: a 19-byte header, per row a
+# 16-bit field count and per field a 32-bit length and the big-endian value, a 16-bit trailer.
+# numpy reads and writes it as a structured array: no text formatting or parsing of a million rows.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_TRAILER = b"\xff\xff"
+
+
+def _row_dtype(columns: dict[str, str]) -> np.dtype:
+    fields = [("fields", ">i2")]
+    for name, kind in columns.items():
+        fields += [(f"{name}_len", ">i4"), (name, kind)]
+    return np.dtype(fields)
+
+
+def _copy_out_binary(cur, query: str, columns: dict[str, str]) -> np.ndarray:
+    """The rows of `query` (non-null columns of the numpy kinds given, e.g. ">i8", ">f8")."""
+    buf = io.BytesIO()
+    cur.copy_expert(f"copy ({query}) to stdout with (format binary)", buf)
+    data = buf.getbuffer()
+    dtype = _row_dtype(columns)
+    count = (len(data) - len(_COPY_HEADER) - len(_COPY_TRAILER)) // dtype.itemsize
+    return np.frombuffer(data, dtype=dtype, count=count, offset=len(_COPY_HEADER))
+
+
+def _copy_in_binary(cur, table: str, columns: dict[str, np.ndarray]) -> None:
+    """COPY the arrays (one per column, equal lengths) into `table`."""
+    dtype = _row_dtype({name: values.dtype.newbyteorder(">").str for name, values in columns.items()})
+    rows = np.empty(len(next(iter(columns.values()))), dtype=dtype)
+    rows["fields"] = len(columns)
+    for name, values in columns.items():
+        rows[f"{name}_len"] = values.dtype.itemsize
+        rows[name] = values
+    buf = io.BytesIO(_COPY_HEADER + rows.tobytes() + _COPY_TRAILER)
+    cur.copy_expert(f"copy {table} ({', '.join(columns)}) from stdin with (format binary)", buf)
 
 
 def _inputs(cur) -> dict[str, np.ndarray]:
-    """The model inputs of every customer, ordered by customer_id (1…n)."""
-    buf = _copy_out(
-        cur, "select frequency, recency_days, t_days, monetary_value from customers_next order by customer_id"
+    """The model inputs of every customer, with their customer_id."""
+    rows = _copy_out_binary(
+        cur, "select customer_id, frequency, recency_days, t_days, monetary_value::double precision from customers_next",
+        {"customer_id": ">i8", "frequency": ">i4", "recency": ">i4", "t": ">i4", "monetary_value": ">f8"},
     )
-    if not buf.getvalue():
-        empty = np.empty(0)
-        return {"frequency": empty, "recency": empty, "t": empty, "monetary_value": empty}
-    table = np.loadtxt(buf, delimiter=",", dtype=np.float64, ndmin=2)
-    return {"frequency": table[:, 0], "recency": table[:, 1], "t": table[:, 2], "monetary_value": table[:, 3]}
+    return {name: rows[name].astype(np.int64 if name == "customer_id" else np.float64)
+            for name in ("customer_id", "frequency", "recency", "t", "monetary_value")}
 
 
-def _write_predictions(cur, predictions) -> None:
-    """customer_predictions (customer_id 1…n in input order) from the fit."""
+def _write_predictions(cur, customer_id: np.ndarray, predictions) -> None:
+    """customer_predictions from the fit (rows in the order of `customer_id`)."""
     cur.execute(
-        "create temp table customer_predictions (customer_id bigint primary key, p_alive double precision,"
+        "create temp table customer_predictions (customer_id bigint, p_alive double precision,"
         " expected_purchases double precision, expected_order_value double precision) on commit drop"
     )
     if predictions is None:
         return
-    n = len(predictions.p_alive)
-    table = np.column_stack([np.arange(1, n + 1), predictions.p_alive, predictions.expected_purchases,
-                             predictions.expected_order_value])
-    buf = io.StringIO()
-    np.savetxt(buf, table, delimiter=",", fmt=["%d", "%.17g", "%.17g", "%.17g"])
-    buf.seek(0)
-    cur.copy_expert("copy customer_predictions from stdin with (format csv)", buf)
+    _copy_in_binary(cur, "customer_predictions", {
+        "customer_id": customer_id, "p_alive": predictions.p_alive,
+        "expected_purchases": predictions.expected_purchases,
+        "expected_order_value": predictions.expected_order_value,
+    })
+    cur.execute("analyze customer_predictions")
 
 
 def check_model(model: str, models) -> None:
@@ -139,13 +165,13 @@ def run_customers(
         if not fit.fitted:
             log.warning("customer value models not fitted: %s", fit.reason)
         lap("fit")
-        _write_predictions(cur, predictions)
+        _write_predictions(cur, inputs["customer_id"], predictions)
 
         cur.execute("truncate " + ", ".join(MARTS))
         cur.execute(SQL("customer_value"), bind)
         cur.execute(
             "insert into marts.customer_acquisition (person_key, channel, credit, cohort_month)"
-            " select person_key, channel, credit, cohort_month from acquisition_next"
+            " select person_key, channel, credit, cohort_month from acquisition_next order by person_key, channel"
         )
         cur.execute(SQL("cohort_value"), bind)
         cur.execute(SQL("channel_acquisition_monthly"), bind)

@@ -12,4 +12,5 @@ select
     p.expected_purchases * p.expected_order_value,
     c.value_to_date::double precision + p.expected_purchases * p.expected_order_value
 from customers_next c
-left join customer_predictions p using (customer_id);
+left join customer_predictions p using (customer_id)
+order by c.person_key;  -- the primary key's order: the index is built by appending

@@ -13,31 +13,41 @@ analyze customer_purchases;
 -- A customer is a person with a purchase of revenue > 0; the first such purchase by
 -- (occurred_at, conversion_id) acquires them. customer_id numbers them for the model fit (in
 -- no particular order: the fit's inputs and predictions are matched on it).
+-- One sort of the purchases by (person, day) feeds every step: the first purchase is a window
+-- over the person, the days and the customers are groups of sorted rows. Hash aggregation of
+-- millions of groups with numeric sums needs several times work_mem and spills, so it is off
+-- for this statement.
+set local enable_hashagg = off;
 create temp table customers_next on commit drop as
-with firsts as (
-    select distinct on (person_key) person_key, conversion_id, occurred_at, day
+with ranked as (  -- each purchase beside the time of its person's first purchase (null: no customer)
+    select person_key, conversion_id, occurred_at, day, revenue,
+           min(occurred_at) filter (where revenue > 0) over (
+               partition by person_key order by day rows between unbounded preceding and unbounded following
+           ) as first_purchase_at
     from customer_purchases
-    where revenue > 0
-    order by person_key, occurred_at, conversion_id
 ),
 days as (  -- revenue summed per purchase day; a day counts as a purchase when its sum is > 0
-    select person_key, day, sum(revenue) as revenue
-    from customer_purchases
+    select person_key, day, sum(revenue) as revenue,
+           min(first_purchase_at) as first_purchase_at,
+           min(first_purchase_at)::date as first_day,
+           -- ties at the first purchase's time go to the smallest conversion_id
+           min(conversion_id) filter (where revenue > 0 and occurred_at = first_purchase_at) as first_conversion_id
+    from ranked
+    where first_purchase_at is not null
     group by person_key, day
 )
 select
     row_number() over ()                                                       as customer_id,
-    f.person_key,
-    f.conversion_id                                                            as first_conversion_id,
-    f.occurred_at                                                              as first_purchase_at,
-    date_trunc('month', f.day)::date                                           as cohort_month,
-    (count(*) filter (where d.day > f.day and d.revenue > 0))::integer         as frequency,
-    coalesce(max(d.day) filter (where d.day > f.day and d.revenue > 0) - f.day, 0) as recency_days,
-    %(as_of)s::timestamptz::date - f.day                                       as t_days,
-    coalesce(avg(d.revenue) filter (where d.day > f.day and d.revenue > 0), 0) as monetary_value,
-    sum(d.revenue)                                                             as value_to_date
-from firsts f
-join days d on d.person_key = f.person_key
-group by f.person_key, f.conversion_id, f.occurred_at, f.day;
-alter table customers_next add primary key (person_key);
+    person_key,
+    min(first_conversion_id)                                                   as first_conversion_id,
+    min(first_purchase_at)                                                     as first_purchase_at,
+    date_trunc('month', min(first_day))::date                                  as cohort_month,
+    (count(*) filter (where day > first_day and revenue > 0))::integer         as frequency,
+    coalesce(max(day) filter (where day > first_day and revenue > 0) - min(first_day), 0) as recency_days,
+    %(as_of)s::timestamptz::date - min(first_day)                              as t_days,
+    coalesce(avg(revenue) filter (where day > first_day and revenue > 0), 0)   as monetary_value,
+    sum(revenue)                                                               as value_to_date
+from days
+group by person_key;
+reset enable_hashagg;
 analyze customers_next;
