@@ -40,6 +40,7 @@ SETTINGS_DOC: list[tuple[str, str, str]] = [
     ("ATTRIBUTION_CONVERSION_TYPES", "(empty: all)", "Comma-separated conversion types that are attributed."),
     ("FINAL_CONVERSION_TYPES", "`purchase`", "Comma-separated final conversion types: `marts.roas_daily` counts attributed conversions and revenue of these only (CPA is cost per purchase); every other type is a micro-conversion."),
     ("FUNNEL_STEPS", "`view_item,add_to_cart,begin_checkout,purchase`", "Comma-separated conversion types, in order, that make the steps of `marts.funnel_daily`."),
+    ("ATTRIBUTION_MARKOV_PERIOD", "`month`", "Period of one fit of the data-driven `markov` model: `month` (calendar months), `week` (from Monday) or `all` (one fit over all history); docs/data_driven.md."),
     ("CUSTOMER_CONVERSION_TYPES", "`purchase`", "Comma-separated conversion types that are purchases: they make customers and their value (docs/customers.md)."),
     ("ACQUISITION_MODEL", "`first_touch`", "Attribution model whose credits on a customer's first purchase give the acquisition channel (any model; fractional models split customers)."),
     ("COHORT_AGES_DAYS", "`30,90,180,365`", "Comma-separated ages in days at which `marts.cohort_value` gives each cohort's realised value."),
@@ -114,6 +115,9 @@ def _positive(value: str, default: float, name: str) -> float:
     return number
 
 
+MARKOV_PERIODS = ("month", "week", "all")
+
+
 @dataclass(frozen=True)
 class AttributionParams:
     """Model parameters; recorded with the results, a change forces a full recompute."""
@@ -127,8 +131,11 @@ class AttributionParams:
     reporting_timezone: str = "UTC"
     final_conversion_types: tuple[str, ...] = ("purchase",)  # what ROAS and CPA count
     funnel_steps: tuple[str, ...] = ("view_item", "add_to_cart", "begin_checkout", "purchase")
+    markov_period: str = "month"  # the period of one Markov fit: month | week | all (docs/data_driven.md)
 
     def __post_init__(self) -> None:
+        if self.markov_period not in MARKOV_PERIODS:
+            raise ValueError(f"ATTRIBUTION_MARKOV_PERIOD must be one of {', '.join(MARKOV_PERIODS)}, got {self.markov_period!r}")
         if self.lookback_days < 0:
             raise ValueError(f"ATTRIBUTION_LOOKBACK_DAYS must be >= 0, got {self.lookback_days}")
         if self.half_life_days <= 0:
@@ -162,7 +169,7 @@ def describe_params(params: dict) -> str:
     return (f"lookback {params.get('lookback_days')} days, time-decay half-life {float(params.get('half_life_days', 0)):g}"
             f" days, position weights {weights}, direct channels {', '.join(params.get('direct_channels') or ())},"
             f" unattributed label {params.get('unattributed_label')}, conversion types {types},"
-            f" time zone {params.get('reporting_timezone')}")
+            f" time zone {params.get('reporting_timezone')}, Markov period {params.get('markov_period', 'month')}")
 
 
 @dataclass(frozen=True)
@@ -234,6 +241,7 @@ class Settings:
                 reporting_timezone=tz,
                 final_conversion_types=_csv(get("FINAL_CONVERSION_TYPES")) or base.final_conversion_types,
                 funnel_steps=_csv(get("FUNNEL_STEPS")) or base.funnel_steps,
+                markov_period=get("ATTRIBUTION_MARKOV_PERIOD") or base.markov_period,
             )
             ages = _csv(get("COHORT_AGES_DAYS"))
             customers = CustomerParams(

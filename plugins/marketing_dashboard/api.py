@@ -164,6 +164,15 @@ def daily(period: PeriodDep, model: ModelDep) -> dict:
     return {**_period(period), "model": model, "dates": days, "series": list(series.values())}
 
 
+@app.get("/api/removal_effects")
+def removal_effects(period: PeriodDep) -> dict:
+    """The `markov` removal effects per channel of the fit of the period's last day (docs/data_driven.md),
+    for the final conversion types."""
+    final = list(Settings.from_env().attribution.final_conversion_types)
+    rows = reader().rows(REPORTING_SQL("markov_removal_effects"), {"end": period.end, "conversion_types": final})
+    return {**_period(period), "conversion_types": final, "rows": rows}
+
+
 @app.get("/api/campaigns")
 def campaigns(period: PeriodDep, model: ModelDep) -> dict:
     """One row per (channel, campaign): spend, attributed conversions and revenue, ROAS, CPA."""

@@ -32,7 +32,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.airflow]
 REPO = Path(__file__).resolve().parents[2]
 END = date(2026, 3, 14)
 START = END - timedelta(days=6)
-MODEL_LABELS = ["First touch", "Last touch", "Last non-direct", "Linear", "Time decay", "Position based"]
+MODEL_LABELS = ["First touch", "Last touch", "Last non-direct", "Linear", "Time decay", "Position based",
+                "Data-driven (Markov)"]
 CHROMIUM_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -147,12 +148,21 @@ def spend_in_warehouse(url: str) -> float:
         return cur.fetchone()[0]
 
 
+def effects_in_warehouse(url: str) -> dict:
+    """{channel: removal effect} of the purchase fit that holds the week's last day."""
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("select channel, removal_effect from marts.markov_removal_effects where conversion_type = 'purchase'"
+                    " and fit_start = (select max(fit_start) from marts.markov_removal_effects where fit_start <= %s)",
+                    (END,))
+        return dict(cur.fetchall())
+
+
 def test_marketer_compares_models_for_a_week_in_the_airflow_ui(airflow, browser, warehouse_url, tmp_path):
     log_in(browser, airflow)
     open_marketing(browser)
     page_state(browser, "ready")
 
-    # Pick the last week of the demo data and the comparison of all six models.
+    # Pick the last week of the demo data and the comparison of all seven models.
     js(browser, "document.getElementById('start').value = arguments[0];"
                 "document.getElementById('end').value = arguments[1];", START.isoformat(), END.isoformat())
     browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
@@ -166,7 +176,17 @@ def test_marketer_compares_models_for_a_week_in_the_airflow_ui(airflow, browser,
     assert roas["ink"] > 10_000, "the ROAS chart is blank"
     assert (roas["x"], roas["y"]) == ("Attribution model", "ROAS (revenue ÷ spend)")
     channels = {d["label"]: d["colour"] for d in roas["datasets"]}
-    assert len(channels) >= 3 and all(len(d["data"]) == 6 for d in roas["datasets"])
+    assert len(channels) >= 3 and all(len(d["data"]) == len(MODEL_LABELS) == 7 for d in roas["datasets"])
+
+    # The data-driven model's removal effects of the period's fit: a labelled bar per channel.
+    effects = chart(browser, "effects-chart")
+    assert effects["ink"] > 2_000, "the removal effects chart is blank"
+    assert (effects["x"], effects["y"]) == ("Removal effect", "Channel")
+    fitted = effects_in_warehouse(warehouse_url)
+    assert len(effects["labels"]) == len(fitted) >= 3
+    for label, value in zip(effects["labels"], effects["datasets"][0]["data"]):
+        channel = label.rsplit(": ", 1)[0]
+        assert label == f"{channel}: {fitted[channel] * 100:.1f}%" and value == pytest.approx(fitted[channel])
 
     screenshot(browser, airflow, tmp_path)
 

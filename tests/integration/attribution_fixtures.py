@@ -134,6 +134,10 @@ MART_QUERIES = {
         "select date, conversion_type, path, path_length, conversions, revenue, days_to_conversion"
         " from marts.conversion_paths_daily order by date, conversion_type, path, path_length"
     ),
+    "markov_removal_effects": (
+        "select period_start, conversion_type, channel, removal_effect, share, converting_journeys, null_journeys,"
+        " conversion_probability from marts.markov_removal_effects order by conversion_type, period_start, channel"
+    ),
     "funnel_daily": (
         "select date, model, channel, step, step_index, conversions, revenue, credit_rows"
         " from marts.funnel_daily order by date, model, channel, step"

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from marketing.attribution.models import MODELS
 from marketing.ingest.parse import AMOUNT_DECIMALS, AMOUNT_LIMIT, EARLIEST, LATEST, TEXT_LIMITS
 from marketing.pipeline import attribute
 
@@ -88,7 +89,8 @@ def test_every_bad_input_of_the_drill_in_one_landing_zone_quarantines_only_itsel
         assert any(reason in r for r in reasons), (reason, reasons)
 
     attribute(warehouse_url, landing.settings())  # attribution runs over what loaded
-    assert rows(db, "select count(*) from marts.roas_daily where spend > 0") == [(12,)]  # 2 campaigns, 6 models
+    # 2 campaigns, every model
+    assert rows(db, "select count(*) from marts.roas_daily where spend > 0") == [(2 * len(MODELS),)]
     assert landing.ingest(warehouse_url) == []  # the next run is clean: nothing pending, nothing fails
     assert attribute(warehouse_url, landing.settings())["mode"] == "incremental"
 
@@ -118,5 +120,5 @@ def test_values_at_every_limit_load_and_are_attributed(landing, warehouse_url, d
     results = landing.ingest(warehouse_url)
     assert [r["rows_quarantined"] for r in results] == [0, 0, 0], rows(db, "select reason from ops.quarantine")
     attribute(warehouse_url, landing.settings())
-    assert rows(db, "select count(*) from marts.roas_daily where roas is not null") == [(6,)]
+    assert rows(db, "select count(*) from marts.roas_daily where roas is not null") == [(len(MODELS),)]
     assert rows(db, "select count(distinct conversion_id) from marts.attribution_credits") == [(3,)]

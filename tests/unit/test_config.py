@@ -75,3 +75,11 @@ def test_env_example_lists_every_setting():
     example = (README.parent / ".env.example").read_text()
     for name, _, _ in SETTINGS_DOC:
         assert f"{name}=" in example, f"{name} is missing from .env.example"
+
+
+def test_markov_period_is_month_week_or_all_and_changes_the_digest():
+    assert AttributionParams().markov_period == "month"
+    assert AttributionParams(markov_period="week").digest != AttributionParams().digest
+    assert Settings.from_env({"ATTRIBUTION_MARKOV_PERIOD": "all"}).attribution.markov_period == "all"
+    with pytest.raises(ValueError, match="ATTRIBUTION_MARKOV_PERIOD"):
+        AttributionParams(markov_period="quarter")

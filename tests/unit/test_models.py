@@ -11,9 +11,11 @@ from marketing.attribution.models import LABELS, MODELS, REGISTRY
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_registry_holds_the_six_models_of_the_contract_in_order():
-    assert MODELS == ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based")
+def test_the_registry_holds_the_seven_models_of_the_contract_in_order():
+    assert MODELS == ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based",
+                      "markov")
     assert set(LABELS) == set(MODELS) and all(LABELS.values())
+    assert [m.name for m in REGISTRY if m.fitted] == ["markov"]
 
 
 def test_every_model_has_its_rule_file_and_only_registered_models_have_one():
@@ -23,16 +25,16 @@ def test_every_model_has_its_rule_file_and_only_registered_models_have_one():
     assert all(model.credit and not model.credit.startswith("--") for model in REGISTRY)
 
 
-def test_the_credit_sums_take_every_model_in_one_pass_over_the_paths():
+def test_the_credit_sums_take_every_summed_model_in_one_pass_over_the_paths():
     text = repr(models.credit_sums(sql.Identifier("paths")))
     assert text.count("Identifier('paths')") == 1
     for model in REGISTRY:
-        assert model.credit in text
+        assert (model.credit in text) != model.fitted  # a fitted model's rows are restated after its fit
 
 
 def test_the_models_digest_changes_with_a_rule(monkeypatch):
     before = models.models_digest()
-    changed = (*REGISTRY[:-1], models.Model("position_based", "Position based", whole=True))
+    changed = (*REGISTRY[:-2], models.Model("position_based", "Position based", whole=True), REGISTRY[-1])
     monkeypatch.setattr(models, "REGISTRY", changed)
     assert models.models_digest() != before
 

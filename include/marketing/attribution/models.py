@@ -12,6 +12,11 @@ A rule that needs more than the path row (say, a table of per-channel effects) a
 expression may read; set `join=True`. The path rows are computed in one set-based pass
 (`sql/attribution_paths.sql`); the rules that need a whole path (time decay, position based,
 last non-direct) take their share from a column of that pass.
+
+A model whose credits come from a fit of all the journeys (`markov`, docs/data_driven.md) is
+`fitted=True`: its rule reads tables that the run's fit writes only after every path row is in
+place, so the run restates its rows of the daily marts after the fit (`markov.py`) rather than
+summing them with the others.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class Model:
     label: str
     whole: bool = False  # gives one touch per conversion the whole credit (1), the others none
     join: bool = False  # its credit also reads `sql/models/<name>.join.sql`
+    fitted: bool = False  # its credits come from a fit the run makes after the path rows (markov.py)
 
     @property
     def credit(self) -> str:
@@ -53,6 +59,7 @@ REGISTRY: tuple[Model, ...] = (
     Model("linear", "Linear"),
     Model("time_decay", "Time decay"),
     Model("position_based", "Position based"),
+    Model("markov", "Data-driven (Markov)", join=True, fitted=True),
 )
 MODELS: tuple[str, ...] = tuple(model.name for model in REGISTRY)
 LABELS: dict[str, str] = {model.name: model.label for model in REGISTRY}
@@ -64,13 +71,23 @@ def _expression(text: str) -> str:
 
 def models_digest() -> str:
     """A digest of the models and their rules: a change means the marts hold stale results."""
-    text = "\n".join(f"{m.name}\n{m.whole}\n{m.credit}\n{m.joins}" for m in REGISTRY)
+    text = "\n".join(f"{m.name}\n{m.whole}\n{m.fitted}\n{m.credit}\n{m.joins}" for m in REGISTRY)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _from_paths(paths: sql.Composable) -> sql.Composed:
-    """`<paths> p` and the joins the rules read beside it."""
-    joins = [sql.SQL(m.joins) for m in REGISTRY if m.join]
+def summed() -> tuple[Model, ...]:
+    """The models whose credits a run sums with the path rows (all but the fitted ones)."""
+    return tuple(m for m in REGISTRY if not m.fitted)
+
+
+def fitted(name: str) -> Model | None:
+    """The fitted model of this name in the registry, or None when the registry has none."""
+    return next((m for m in REGISTRY if m.fitted and m.name == name), None)
+
+
+def from_paths(paths: sql.Composable, chosen: tuple[Model, ...] | None = None) -> sql.Composed:
+    """`<paths> p` and the joins the rules of the `chosen` models (default: all) read beside it."""
+    joins = [sql.SQL(m.joins) for m in (REGISTRY if chosen is None else chosen) if m.join]
     return sql.SQL("{} as p").format(paths) + sql.Composed([sql.SQL("\n") + j for j in joins])
 
 
@@ -85,18 +102,18 @@ def path_credits(paths: sql.Composable) -> sql.Composed:
     return sql.SQL(
         "select p.*, m.model, m.credit\nfrom {}\ncross join lateral (\n    values\n        {}\n) as m (model, credit)"
         "\nwhere m.credit is not null"
-    ).format(_from_paths(paths), values)
+    ).format(from_paths(paths), values)
 
 
 def credit_sums(paths: sql.Composable) -> sql.Composed:
     """A select of `paths`' credits summed by (conversion_date, channel, campaign, conversion_type), in one pass.
 
-    Each model's sums are an element of three arrays in `MODELS` order: `conversions` (Σ credit),
+    Each summed model's sums are an element of three arrays in `summed()` order: `conversions` (Σ credit),
     `revenue` (Σ revenue_credit) and `credit_rows` (how many rows it credits). A model that
     gives the whole credit sums the revenue itself: revenue_credit(revenue, 1) is the revenue.
     """
     conversions, revenue, rows = [], [], []
-    for m in REGISTRY:
+    for m in summed():
         credit = sql.SQL(m.credit)
         rows.append(sql.SQL("count({})").format(credit))
         if m.whole:
@@ -112,4 +129,4 @@ def credit_sums(paths: sql.Composable) -> sql.Composed:
         "    array[\n        {}\n    ]::numeric[] as revenue,\n"
         "    array[\n        {}\n    ]::bigint[] as credit_rows\n"
         "from {}\ngroup by p.conversion_date, p.channel, p.campaign, p.conversion_type"
-    ).format(column.join(conversions), column.join(revenue), column.join(rows), _from_paths(paths))
+    ).format(column.join(conversions), column.join(revenue), column.join(rows), from_paths(paths, summed()))

@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from marketing.attribution import models, parallel
+from marketing.attribution import markov, models, parallel
 from marketing.attribution.parallel import Connect
 from marketing.config import AttributionParams
 from marketing.sqlfiles import SqlFiles
@@ -68,6 +68,7 @@ PATH_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, (
     "slice", "conversion_id", "conversion_occurred_at", "conversion_date", "conversion_type", "revenue",
     "touchpoint_event_id", "touch_occurred_at", "channel", "campaign", "touch_position", "path_length",
     "last_non_direct", "time_decay_credit", "position_credit", "assists", "run_starts",
+    "previous_channel", "markov_period", "markov_key",
 )))
 INSERT_CHANGES = sql.SQL(
     "insert into attribution_changes (date, model, channel, campaign, conversion_type, conversions, revenue, credit_rows) "
@@ -103,6 +104,10 @@ def bind_values(params: AttributionParams, slice_count: int = 1, **statement) ->
     first, middle, last = (float(w) for w in params.position_weights)
     return {
         "models": list(models.MODELS),
+        "summed_models": [m.name for m in models.summed()],
+        "with_markov": models.fitted("markov") is not None,
+        "markov_period": params.markov_period,
+        "maintain_assists": MAINTAIN_ASSISTS,
         "slice_count": slice_count,
         "slice": None,  # every slice
         "all_conversions": False,  # only those in attribution_affected
@@ -184,6 +189,8 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Connect | 
     """Recompute every conversion and every day from scratch; the queue is then empty."""
     slices = parallel.path_slices(cur)
     create_work_tables(cur)
+    if markov.enabled():
+        markov.register_channels(cur, bind_values(params), connect, all_persons=True)
     # The slice sessions read core as this transaction sees it: the loads wait on the lock.
     # Each slice's assist and path sums land in this transaction's temp tables (a slice session
     # hands its own back: `ASSIST_SUMS`).
@@ -204,6 +211,9 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Connect | 
     for rows in changes:
         execute_values(cur, INSERT_CHANGES + sql.SQL("values %s"), rows, page_size=5000)
     dates = update_daily(cur, params)
+    if markov.enabled():
+        # The fits need every journey, so the `markov` rows come after the path rows are all in.
+        markov.rebuild(cur, params, bind_values(params))
     # Every conversion attributed has exactly one first_touch row.
     cur.execute("select coalesce(sum(credit_rows), 0) from attribution_changes where model = 'first_touch'")
     conversions = int(cur.fetchone()[0])
@@ -238,6 +248,8 @@ def recompute_queued(cur, params: AttributionParams, connect: Connect | None = N
     cur.execute("analyze ops.attribution_queue")
     cur.execute(SQL("attribution_affected_from_queue"))
     conversions = cur.fetchone()[0]
+    if markov.enabled():
+        markov.persons_from_queue(cur)
     queue_items = consume_queue(cur)
     dates = recompute_affected(cur, params, connect)
     return RunSummary("incremental", conversions, dates, queue_items, 0.0)
@@ -284,6 +296,8 @@ def create_work_tables(cur) -> None:
     and the assist and path sums (sql/attribution_assist_tables.sql)."""
     cur.execute(SQL("attribution_work_tables"))
     cur.execute(ASSIST_SUMS.create)
+    if markov.enabled():
+        markov.create_work_tables(cur)
 
 
 def assist_changes(cur, paths: sql.Composable, sign: int, *, materialize: bool = False) -> None:
@@ -309,6 +323,9 @@ def recompute_affected(cur, params: AttributionParams, connect: Connect | None =
     # Temp tables are never analysed by autovacuum; without statistics the planner would not
     # see that a few thousand ids or days call for index lookups.
     cur.execute("analyze attribution_affected, attribution_spend_dates")
+    if markov.enabled():
+        # Before the path rows change (and before the slice sessions take their snapshot).
+        markov.before_paths(cur, params, bind_values(params))
     slices = parallel.path_slices(cur)
     compute = lambda c, slice_: compute_slice(c, params, slice_, len(slices))  # noqa: E731
     # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
@@ -338,6 +355,9 @@ def recompute_affected(cur, params: AttributionParams, connect: Connect | None =
             execute_values(cur, INSERT_CHANGES + sql.SQL("values %s"), changes, page_size=5000)
         if MAINTAIN_ASSISTS:
             assist_changes(cur, affected_paths, 1, materialize=True)
+    if markov.enabled():
+        # The new journeys, the fits they change, and those fits' `markov` rows of the daily marts.
+        markov.after_paths(cur, params, bind_values(params))
     return update_daily(cur, params)
 
 

@@ -69,6 +69,7 @@ def roas_by_model(url: str, settings: Settings, *, start: date | None = None, en
         parameters = parameters_lines(cur, settings)
         assists = assisted_table(cur, settings, start, end)
         funnel = funnel_table(cur, settings, start, end)
+        effects = removal_effects_table(cur, settings, end)
     if not rows:
         return f"No attribution results between {start} and {end}: the marts hold {first} to {last}."
     out = [f"ROAS by channel, {start} to {end}, amounts in {settings.reporting_currency}", *parameters,
@@ -100,8 +101,26 @@ def roas_by_model(url: str, settings: Settings, *, start: date | None = None, en
             f"{_ratio(paid_revenue / paid_spend if paid_spend else None):>8}"
             f"{_money(float(paid_spend) / float(paid_conversions) if paid_conversions else None):>10}"
         )
-    out += ["", NOTE, "", *assists, "", *funnel]
+    out += ["", NOTE, "", *assists, "", *funnel, "", *effects]
     return "\n".join(out)
+
+
+def removal_effects_table(cur, settings: Settings, end: date) -> list[str]:
+    """The removal effects of the `markov` fits of the final types for the period that holds `end`."""
+    final = list(settings.attribution.final_conversion_types)
+    cur.execute(SQL("markov_removal_effects"), {"end": end, "conversion_types": final})
+    rows = cur.fetchall()
+    if not rows:
+        return [f"Markov removal effects: no fit of {', '.join(final)} up to {end}"]
+    _, period_start, *_ = rows[0]
+    header = f"{'channel':<26}{'removal effect':>16}{'share':>9}"
+    out = [f"Markov removal effects ({', '.join(final)}), fit from {period_start}"
+           f" (ATTRIBUTION_MARKOV_PERIOD = {settings.attribution.markov_period}): the share of conversions lost"
+           " without the channel", header, "-" * len(header)]
+    for conversion_type, _, channel, effect, share, converting, nulls, p in rows:
+        out.append(f"{channel:<26}{effect:>16.3f}{share:>9.1%}")
+    out.append(f"{converting:,} converting and {nulls:,} non-converting journeys, conversion probability {p:.3f}")
+    return out
 
 
 def assisted_table(cur, settings: Settings, start: date | None = None, end: date | None = None) -> list[str]:

@@ -419,6 +419,39 @@ function renderAssists(data) {
   }
 }
 
+// The removal effects of the chosen period's Markov fit: a bar per channel, its value as the label.
+function renderEffects(data) {
+  const rows = data.rows;
+  const labels = rows.map((r) => `${r.channel}: ${(r.removal_effect * 100).toFixed(1)}%`);
+  const fit = rows.length ? ` (fit from ${rows[0].period_start})` : "";
+  $("effects-title").textContent = `Data-driven (Markov) removal effects${fit}`;
+  draw("effects-chart", {
+    type: "bar",
+    data: {
+      labels,
+      datasets: [{ label: "Removal effect", data: rows.map((r) => r.removal_effect),
+                   backgroundColor: rows.map((r) => channelColour(r.channel)) }],
+    },
+    options: {
+      indexAxis: "y",
+      plugins: { title: title(`Removal effect by channel (${data.conversion_types.join(", ")})`), legend: { display: false },
+                 tooltip: { callbacks: { label: (ctx) => `${(ctx.parsed.x * 100).toFixed(1)}% of conversions lost without it` } } },
+      scales: { x: axis("Removal effect", (v) => `${Math.round(v * 100)}%`, { beginAtZero: true, max: 1 }),
+                y: axis("Channel", undefined, { ticks: {} }) },
+    },
+  });
+  const table = $("effects");
+  table.replaceChildren();
+  header(table, [{ label: "Channel" }, { label: "Removal effect", num: true }, { label: "Share", num: true }], false);
+  const body = table.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    tr.append(channelCell(r.channel), cell(`${(r.removal_effect * 100).toFixed(1)}%`, "num"),
+              cell(`${(r.share * 100).toFixed(1)}%`, "num"));
+  }
+  if (!rows.length) table.createCaption().textContent = "No Markov fit for this period yet.";
+}
+
 function renderPaths(data) {
   const table = $("paths");
   table.replaceChildren();
@@ -515,10 +548,11 @@ async function refresh() {
   history.replaceState(null, "", `?${query}`);
   try {
     const period = { start: f.start, end: f.end };
-    const [byChannel, daily, campaigns] = await Promise.all([
+    const [byChannel, daily, campaigns, effects] = await Promise.all([
       api("channels", { ...period, model: f.compare ? "all" : f.model }),
       api("daily", { ...period, model: f.model }),
       api("campaigns", { ...period, model: f.model }),
+      api("removal_effects", period),
     ]);
     if (!byChannel.rows.length && !daily.series.length) {
       showEmpty(emptyPeriod(f));
@@ -545,6 +579,7 @@ async function refresh() {
                     format: (v) => (v === null ? "–" : moneyShort(v)), stacked: true });
     renderComparison(byChannel, channels);
     renderKpis(byChannel, f.model);
+    renderEffects(effects);
     $("daily-title").textContent = `Spend and attributed revenue over time, ${range} (${modelLabel(f.model)})`;
     drawDaily("spend-daily-chart", daily, "spend", channels, "Spend per day by channel", `Spend (${daily.currency})`);
     const drawn = drawDaily("revenue-daily-chart", daily, "attributed_revenue", channels,

@@ -45,6 +45,7 @@ touches as (
         t.channel,
         t.campaign,
         t.channel <> all(%(direct_channels)s::text[]) as non_direct,
+        mc.weight as markov_weight,
         case when %(decay_from_conversion)s then
             power(2::double precision, -date_part('epoch', c.occurred_at - t.occurred_at)
                                         / (%(half_life_days)s::double precision * 86400.0))
@@ -56,13 +57,17 @@ touches as (
         and t.occurred_at <= c.occurred_at
         and (not %(all_conversions)s or %(slice)s::integer is null
              or abs(mod(hashtext(t.person_key), %(slice_count)s)) = %(slice)s::integer)
+    -- the channel's weight in the path's key for `markov` (null when the run has no markov)
+    left join marts.markov_channels mc on %(with_markov)s and mc.channel = t.channel
 ),
 
 -- Two passes over each path, in the order of its touches (one sort serves both):
 -- - running: the position, and the non-direct touches so far (the last non-direct touch is
 --   the one after which no other follows); whether the touch is the first of its channel;
 -- - whole path: n, the non-direct touches in all, the last touch, the sum of the weights;
---   whether the channel differs from the touch before (a run of one channel starts).
+--   whether the channel differs from the touch before (a run of one channel starts);
+--   for `markov` (docs/data_driven.md) the touch before and the path's key: the sum of its
+--   channels' weights, a multiset of the channels (counted only when every channel has one).
 -- Paths come in the order of their conversions' time, so rows are written in day order.
 paths as (
     select
@@ -74,7 +79,10 @@ paths as (
         count(event_id) over whole_path as n,
         count(*) filter (where non_direct) over whole_path as non_direct_total,
         max(touch_occurred_at) over whole_path as last_touch_at,
-        sum(decay) over whole_path as decay_sum
+        sum(decay) over whole_path as decay_sum,
+        lag(channel) over whole_path as previous_channel,
+        sum(markov_weight) over whole_path as markov_key,
+        count(markov_weight) over whole_path as markov_weighed
     from touches
     window
         running as (
@@ -137,7 +145,10 @@ select
         else %(middle_weight)s::double precision / (n - 2)
     end as position_credit,
     event_id is not null and first_of_channel and position < n as assists,
-    event_id is not null and run_starts as run_starts
+    event_id is not null and run_starts as run_starts,
+    previous_channel,
+    case when %(with_markov)s then marts.markov_period(conversion_date, %(markov_period)s) end as markov_period,
+    case when event_id is not null and markov_weighed = n then markov_key end as markov_key
 from paths
 cross join lateral (
     select case

@@ -1,0 +1,329 @@
+"""The data-driven `markov` model: journeys, the first-order chain of each fit, removal effects
+and the credits they give (docs/data_driven.md).
+
+A fit is one (conversion type, period). What it is made of lives in the warehouse and is kept by
+every attribution run, in the run's transaction:
+
+- the converting journeys are the stored path rows (`marts.attribution_paths`): the path pass
+  gives each row the channel before it, its conversion's fit and its path's key (the path's
+  channels as a multiset), so a fit's transitions are a sum over rows;
+- the non-converting journeys are stored per (person, type, period) in `marts.markov_journeys`;
+  a run recomputes only those of the persons its changes reach;
+- `marts.markov_transitions` and `marts.markov_paths` count them per fit; a run adds the
+  changes of the journeys it removed (negated) and added, and redoes the fits they touch.
+
+Redoing a fit solves its absorbing chain exactly (numpy: a fit has a dozen states), writes its
+removal effects and, for every path key of the fit, each channel's credit on such a path into
+`marts.markov_credits`, which the model's rule (`sql/models/markov.sql`) joins beside a path row.
+The `markov` rows of the daily marts of the days of redone fits are then restated in one pass.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+from collections import defaultdict
+from decimal import Decimal
+
+import numpy as np
+from psycopg2 import sql
+from psycopg2.extras import execute_values
+
+from marketing.attribution import models
+from marketing.attribution.parallel import Connect
+from marketing.config import AttributionParams
+from marketing.sqlfiles import SqlFiles
+
+SQL = SqlFiles(__file__)
+MODEL = "markov"
+START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+DIGIT = 10 ** 12  # a channel's place in a path key: marts.markov_channels.weight = DIGIT ** digit
+# A removal effect off [0, 1] by no more than this is rounding noise, clipped (rule 8).
+CLIP = 1e-9
+
+
+def enabled() -> bool:
+    """True when the registry has the model (the bench measures runs without it)."""
+    return models.fitted(MODEL) is not None
+
+
+# ---- the chain ---------------------------------------------------------------------------------
+
+def conversion_probability(counts: dict[tuple[str, str], int], removed: str | None = None) -> float:
+    """P: the probability that a walk from (start) ends in (conversion), solved exactly (rule 7).
+
+    `counts`: journeys per (from_state, to_state). With `removed`, every transition into that
+    channel goes to (null) instead (rule 8).
+    """
+    states = sorted({s for pair in counts for s in pair} - {START, CONVERSION, NULL})
+    index = {state: i for i, state in enumerate([START, *states])}
+    size = len(index)
+    q = np.zeros((size, size))
+    to_conversion = np.zeros(size)
+    out = np.zeros(size)
+    for (source, target), n in counts.items():
+        out[index[source]] += n
+        if target == CONVERSION:
+            to_conversion[index[source]] += n
+        elif target != NULL and target != removed:
+            q[index[source], index[target]] += n
+    out[out == 0] = 1  # a state nothing leaves is never reached
+    q /= out[:, None]
+    to_conversion /= out
+    # x = Q x + r: x[s] is the probability of conversion from state s.
+    x = np.linalg.solve(np.eye(size) - q, to_conversion)
+    return float(x[index[START]])
+
+
+def removal_effects(counts: dict[tuple[str, str], int]) -> tuple[float, dict[str, float]]:
+    """(P, {channel: RE(channel)}) of one fit; ({}: no converting journey, nothing to credit)."""
+    p = conversion_probability(counts)
+    if p <= 0:
+        return p, {}
+    channels = sorted({s for pair in counts for s in pair} - {START, CONVERSION, NULL})
+    effects = {}
+    for channel in channels:
+        effect = 1 - conversion_probability(counts, removed=channel) / p
+        effects[channel] = min(1.0, max(0.0, effect)) if -CLIP <= effect <= 1 + CLIP else effect
+    return p, effects
+
+
+def path_credits(key: Decimal, channels: dict[int, str], effects: dict[str, float]) -> dict[str, float]:
+    """{channel: credit of one of its touches} on a path of this key (rule 9)."""
+    counts = {}
+    number = int(key)
+    digit = 0
+    while number:
+        number, count = divmod(number, DIGIT)
+        if count:
+            counts[channels[digit]] = count
+        digit += 1
+    total = sum(n * effects[c] for c, n in counts.items())
+    if total > 0:
+        return {c: effects[c] / total for c in counts}
+    length = sum(counts.values())
+    return {c: 1 / length for c in counts}
+
+
+# ---- a run's steps ---------------------------------------------------------------------------
+
+def create_work_tables(cur) -> None:
+    """The run's temp tables for the fits (sql/markov_work_tables.sql)."""
+    cur.execute(SQL("markov_work_tables"))
+
+
+def persons_from_queue(cur) -> None:
+    """Note the persons whose touches the queued loads changed (before the run empties the queue)."""
+    cur.execute(SQL("markov_persons_from_queue"))
+
+
+def before_paths(cur, params: AttributionParams, binds: dict) -> None:
+    """An incremental or range run, before it replaces the affected conversions' path rows: note
+    their persons and take away their converting journeys."""
+    cur.execute(SQL("markov_persons_from_affected"), binds)
+    cur.execute("analyze markov_persons")
+    converting_changes(cur, _AFFECTED_PATHS, -1, binds)
+
+
+def register_channels(cur, binds: dict, connect: Connect | None, *, all_persons: bool) -> None:
+    """Give the channels the path pass will meet their digit in the path keys, before it runs
+    (a full rebuild; an incremental run keys the few paths of a new channel afterwards).
+
+    With `connect`, the path pass runs in slice sessions, which see only what is committed (an
+    exported snapshot never shows the run's own writes): the new channels are then added and
+    committed in a session of their own. A digit given to a channel that no run keeps in the end
+    is harmless: keys only need each channel to have one, and the same one, while it is in use.
+    """
+    cur.execute(SQL("markov_channels"), {**binds, "all_persons": all_persons})
+    channels = [channel for (channel,) in cur.fetchall()]
+    if not channels:
+        return
+    if connect is None:
+        cur.execute(SQL("markov_channels_add"), {"channels": channels})
+        return
+    other = connect()
+    try:
+        with other, other.cursor() as other_cur:
+            other_cur.execute(SQL("markov_channels_add"), {"channels": channels})
+    finally:
+        other.close()
+
+
+def after_paths(cur, params: AttributionParams, binds: dict) -> None:
+    """An incremental or range run, after the new path rows are in: add their converting journeys,
+    recompute the persons' non-converting journeys, and redo the fits that changed."""
+    converting_changes(cur, _AFFECTED_PATHS, 1, binds, key_new_channels=True)
+    cur.execute(SQL("markov_types_vanished"))
+    # The persons' journeys of the types that had fits, then every person's of a new type.
+    cur.execute(SQL("markov_journeys_removed"), binds)
+    cur.execute("insert into markov_journey_types select conversion_type from marts.markov_types")
+    cur.execute(SQL("markov_journeys"), {**binds, "all_persons": False})
+    cur.execute("truncate markov_journey_types")
+    cur.execute(SQL("markov_types_new"), binds)
+    if cur.rowcount:
+        cur.execute(SQL("markov_journeys"), {**binds, "all_persons": True})
+    refit(cur, params, binds, all_dates=False)
+
+
+def rebuild(cur, params: AttributionParams, binds: dict) -> None:
+    """A full rebuild, after every path row is in: every journey, every fit, every day's rows."""
+    cur.execute("truncate marts.markov_types, marts.markov_journeys, marts.markov_transitions, marts.markov_paths,"
+                " marts.markov_credits, marts.markov_removal_effects")
+    cur.execute(
+        "insert into marts.markov_types select distinct conversion_type from core.conversions"
+        " where cardinality(%(conversion_types)s::text[]) = 0 or conversion_type = any(%(conversion_types)s::text[])",
+        binds,
+    )
+    converting_changes(cur, sql.Identifier("marts", "attribution_paths"), 1, {**binds, "all_dates": True})
+    cur.execute("insert into markov_journey_types select conversion_type from marts.markov_types")
+    cur.execute(SQL("markov_journeys"), {**binds, "all_persons": True})
+    refit(cur, params, binds, all_dates=True)
+
+
+_AFFECTED_PATHS = sql.SQL(
+    "select * from marts.attribution_paths where conversion_id = any(array(select conversion_id from attribution_affected))"
+)
+
+
+def converting_changes(cur, paths: sql.Composable, sign: int, binds: dict, *, key_new_channels: bool = False) -> None:
+    """Add the converting journeys of the path rows `paths` (a select, or a table), times `sign`,
+    to the run's changes (sql/markov_converting.sql).
+
+    With `key_new_channels` (the new rows of an incremental or range run): a path with a channel
+    that had no digit yet got no key from the path pass; the channel gets its digit and the path
+    its key here, which costs nothing when no new channel came (the usual day).
+    """
+    if isinstance(paths, sql.Identifier):
+        cur.execute(sql.SQL("create temp view markov_changed_paths as select * from {}").format(paths))
+        kind = "view"
+    else:
+        cur.execute(sql.SQL("create temp table markov_changed_paths as ") + paths)
+        kind = "table"
+        if key_new_channels:
+            cur.execute("select distinct channel from markov_changed_paths"
+                        " where touchpoint_event_id is not null and markov_period is not null and markov_key is null")
+            channels = [channel for (channel,) in cur.fetchall()]
+            if channels:
+                cur.execute(SQL("markov_channels_add"), {"channels": channels})
+                cur.execute(SQL("markov_keys"))
+                cur.execute("drop table markov_changed_paths")
+                cur.execute(sql.SQL("create temp table markov_changed_paths as ") + paths)
+    cur.execute(SQL("markov_converting"), {"all_dates": False, **binds, "sign": sign})
+    cur.execute(f"drop {kind} markov_changed_paths")
+
+
+def refit(cur, params: AttributionParams, binds: dict, *, all_dates: bool) -> None:
+    """Apply the run's changes to the fits' counts, redo every fit they touch, and restate the
+    `markov` rows of the daily marts for those fits' days and the recomputed conversions' days."""
+    cur.execute(SQL("markov_apply"))
+    cur.execute("select distinct conversion_type, period_start from markov_changes"
+                " union select distinct conversion_type, period_start from markov_path_changes")
+    fits = cur.fetchall()
+    if fits:
+        execute_values(cur, "create temp table markov_refit on commit drop as"
+                            " select * from (values %s) as f (conversion_type, period_start)", fits)
+        _write_fits(cur, params, fits)
+        cur.execute("drop table markov_refit")
+    all_dates = all_dates or (params.markov_period == "all" and bool(fits))
+    if not all_dates:
+        if fits:
+            cur.execute(
+                "insert into markov_dates (date) select generate_series(f.start, marts.markov_period_end(f.start, %s) - 1,"
+                " interval '1 day')::date from unnest(%s::date[]) as f (start) on conflict do nothing",
+                (params.markov_period, sorted({start for _, start in fits})),
+            )
+    if not all_dates:
+        cur.execute("select exists (select from markov_dates)")
+        if not cur.fetchone()[0]:
+            return
+    restate(cur, binds, all_dates=all_dates)
+
+
+def _write_fits(cur, params: AttributionParams, fits: list[tuple]) -> None:
+    """Solve each fit of markov_refit; write its removal effects and its paths' credits."""
+    cur.execute("select r.conversion_type, r.period_start, t.from_state, t.to_state, t.journeys"
+                " from markov_refit r join marts.markov_transitions t using (conversion_type, period_start)")
+    counts: dict[tuple, dict] = defaultdict(dict)
+    for kind, start, source, target, n in cur.fetchall():
+        counts[(kind, start)][(source, target)] = n
+    cur.execute("select digit, channel from marts.markov_channels")
+    channels = dict(cur.fetchall())
+    cur.execute("select r.conversion_type, r.period_start, p.path_key"
+                " from markov_refit r join marts.markov_paths p using (conversion_type, period_start)")
+    keys: dict[tuple, list] = defaultdict(list)
+    for kind, start, key in cur.fetchall():
+        keys[(kind, start)].append(key)
+    cur.execute("delete from marts.markov_credits c using markov_refit r"
+                " where c.conversion_type = r.conversion_type and c.period_start = r.period_start")
+    cur.execute("delete from marts.markov_removal_effects e using markov_refit r"
+                " where e.conversion_type = r.conversion_type and e.fit_start = r.period_start")
+    effect_rows, credit_rows = [], []
+    first_day = None
+    for fit in fits:
+        fit_counts = counts.get(fit, {})
+        if not fit_counts:
+            continue
+        p, effects = removal_effects(fit_counts)
+        if not effects:
+            continue
+        kind, start = fit
+        converting = sum(n for (_, target), n in fit_counts.items() if target == CONVERSION)
+        nulls = sum(n for (_, target), n in fit_counts.items() if target == NULL)
+        total = sum(effects.values())
+        if params.markov_period == "all":
+            if first_day is None:
+                first_day = _first_day(cur, params)
+            shown = first_day
+        else:
+            shown = start
+        for channel, effect in sorted(effects.items()):
+            effect_rows.append((shown, kind, channel, effect, effect / total if total > 0 else 0.0,
+                                converting, nulls, p, start))
+        for key in keys.get(fit, ()):
+            for channel, credit in path_credits(key, channels, effects).items():
+                credit_rows.append((kind, start, key, channel, credit))
+    if effect_rows:
+        execute_values(cur, "insert into marts.markov_removal_effects (period_start, conversion_type, channel,"
+                            " removal_effect, share, converting_journeys, null_journeys, conversion_probability,"
+                            " fit_start) values %s", effect_rows, page_size=5000)
+    if credit_rows:
+        # COPY: a month's fit of a million conversions has some 10^5 (path key, channel) rows.
+        text = io.StringIO()
+        for row in credit_rows:
+            text.write("\t".join(_copy_text(value) for value in row) + "\n")
+        text.seek(0)
+        cur.copy_expert("copy marts.markov_credits (conversion_type, period_start, path_key, channel, credit)"
+                        " from stdin", text)
+
+
+def _copy_text(value) -> str:
+    """A value in COPY's text format (floats exactly: repr round-trips)."""
+    text = repr(value) if isinstance(value, float) else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _first_day(cur, params: AttributionParams) -> datetime.date:
+    """The first day of the data (period `all`): of the first touch or conversion."""
+    cur.execute(
+        "select (least((select min(occurred_at) from core.touchpoints), (select min(occurred_at) from core.conversions))"
+        " at time zone %s)::date", (params.reporting_timezone,))
+    return cur.fetchone()[0]
+
+
+def restate(cur, binds: dict, *, all_dates: bool) -> None:
+    """The `markov` rows of the daily marts for markov_dates (or every day), from the path rows
+    and the fits as they are now, in one pass (sql/markov_daily.sql)."""
+    model = models.fitted(MODEL)
+    cur.execute("analyze markov_dates")
+    sums = sql.SQL(
+        "create temp table markov_daily_sums on commit drop as\n"
+        "select p.conversion_date as date, p.channel, p.campaign, p.conversion_type,\n"
+        "    sum(m.credit) as conversions, sum(marts.revenue_credit(p.revenue, m.credit)) as revenue,\n"
+        "    count(m.credit) as credit_rows\n"
+        "from {}\ncross join lateral (select {} as credit) as m\n"
+        "where %(all_dates)s or p.conversion_date = any(array(select date from markov_dates))\n"
+        "group by p.conversion_date, p.channel, p.campaign, p.conversion_type"
+    ).format(models.from_paths(sql.Identifier("marts", "attribution_paths"), (model,)), sql.SQL(model.credit))
+    values = {**binds, "all_dates": all_dates, "model": MODEL}
+    cur.execute(sums, values)
+    cur.execute(SQL("markov_daily"), values)

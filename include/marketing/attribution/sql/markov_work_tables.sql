@@ -1,0 +1,25 @@
+-- The temp tables of a run's `markov` fits (dropped when it commits; markov.py):
+-- - markov_persons: whose non-converting journeys the run recomputes, from the period of `since` on;
+-- - markov_journey_types: for which conversion types;
+-- - markov_changes, markov_path_changes: the journeys' transitions and converting paths the run
+--   removed (negative) and added, by fit: the fits to redo, and what to add to their counts;
+-- - markov_dates: the days whose `markov` rows of the daily marts the run restates.
+create temp table markov_persons (
+    person_key text primary key,  -- the collation of core's person keys, so their indexes serve
+    since      timestamptz not null
+) on commit drop;
+create temp table markov_journey_types (conversion_type text collate "C" primary key) on commit drop;
+create temp table markov_changes (
+    conversion_type text collate "C" not null,
+    period_start    date             not null,
+    from_state      text collate "C" not null,
+    to_state        text collate "C" not null,
+    journeys        bigint           not null
+) on commit drop;
+create temp table markov_path_changes (
+    conversion_type text collate "C" not null,
+    period_start    date             not null,
+    path_key        numeric          not null,
+    conversions     bigint           not null
+) on commit drop;
+create temp table markov_dates (date date primary key) on commit drop;

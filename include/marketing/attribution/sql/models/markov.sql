@@ -1,0 +1,6 @@
+-- markov: the data-driven model (docs/data_driven.md). A touch gets its channel's removal
+-- effect over the sum of the removal effects of its path's touches (1 / n when that sum is 0),
+-- from the fit of its conversion's type and period; the fit (markov.py) writes that share per
+-- (path key, channel) into marts.markov_credits. A conversion without an eligible touch gets 1.
+-- The credit of one stored path row `p`; null: no credit (a channel whose removal effect is 0).
+case when p.touchpoint_event_id is null then 1.0::double precision else nullif(markov.credit, 0) end
