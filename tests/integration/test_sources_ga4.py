@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import psycopg2
 import pytest
-from conftest import _fresh_database
 
 from marketing.config import Settings
 from marketing.pipeline import attribute
@@ -17,13 +16,6 @@ from .landing import rows, touch
 from .sources import core, ga4_event, micros
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def clean_url(pg_server_url, template_database):
-    """A second warehouse, for the clean load that an incremental one must equal."""
-    with _fresh_database(pg_server_url, template_database) as url:
-        yield url
 
 
 def touches(db) -> list[tuple]:
@@ -184,7 +176,7 @@ def test_each_file_version_loads_once_and_a_restated_file_replaces_its_sessions(
     assert path.exists()
 
 
-def test_a_late_event_reforms_its_session_and_equals_a_clean_load(landing, warehouse_url, db, clean_url):
+def test_a_late_event_reforms_its_session_and_equals_a_clean_load(landing, warehouse_url, db, second_warehouse_url):
     settings = Settings.from_env({"LANDING_URL": landing.url})
     landing.write("ga4", "2026-03-01", "a", [
         ga4_event("page_view", "2026-03-01T10:05:00Z", referrer="https://shop.example.com/"),
@@ -206,17 +198,17 @@ def test_a_late_event_reforms_its_session_and_equals_a_clean_load(landing, wareh
     assert [t[1:] for t in touches(db)][1] == ("2026-03-01 10:00:00+00", "p1", None, "google", "cpc", "brand",
                                                "Paid Search")
     # a clean load of the same files gives the same core and marts
-    clean = psycopg2.connect(clean_url)
+    clean = psycopg2.connect(second_warehouse_url)
     try:
-        landing.ingest(clean_url)
-        attribute(clean_url, settings)
+        landing.ingest(second_warehouse_url)
+        attribute(second_warehouse_url, settings)
         assert core(db) == core(clean)
         assert_same_marts(marts(db), marts(clean))
     finally:
         clean.close()
 
 
-def test_restating_a_login_relinks_the_device_from_the_live_files_as_a_clean_load_does(landing, warehouse_url, db, clean_url):
+def test_restating_a_login_relinks_the_device_from_the_live_files_as_a_clean_load_does(landing, warehouse_url, db, second_warehouse_url):
     """fix15a's rules (README, "Which value wins") hold for the sources: a restated GA4 file takes
     its devices' links again from every live file, and a purchase in an older folder wins its id."""
     settings = Settings.from_env({"LANDING_URL": landing.url})
@@ -247,10 +239,10 @@ def test_restating_a_login_relinks_the_device_from_the_live_files_as_a_clean_loa
     landing.ingest(warehouse_url)
     assert rows(db, "select revenue_original from core.conversions") == [(Decimal("31"),)]
     assert attribute(warehouse_url, settings)["mode"] == "incremental"
-    clean = psycopg2.connect(clean_url)
+    clean = psycopg2.connect(second_warehouse_url)
     try:
-        landing.ingest(clean_url)
-        attribute(clean_url, settings)
+        landing.ingest(second_warehouse_url)
+        attribute(second_warehouse_url, settings)
         assert core(db) == core(clean)
         assert_same_marts(marts(db), marts(clean))
     finally:

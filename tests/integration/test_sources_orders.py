@@ -42,12 +42,6 @@ def source_url(pg_server_url):
         yield url
 
 
-@pytest.fixture
-def clean_url(pg_server_url, template_database):
-    with _fresh_database(pg_server_url, template_database) as url:
-        yield url
-
-
 def source(url: str, statement: str, params=None) -> None:
     conn = psycopg2.connect(url)
     with conn, conn.cursor() as cur:
@@ -73,7 +67,7 @@ def watermark(db):
 
 
 def test_extracts_are_incremental_restate_changed_rows_and_equal_a_clean_load(
-        source_url, warehouse_url, db, clean_url, tmp_path):
+        source_url, warehouse_url, db, second_warehouse_url, tmp_path):
     settings = settings_for(source_url, tmp_path)
     order(source_url, "A-1", "2026-03-01T10:00:00Z", 50)
     order(source_url, "A-2", "2026-03-01T11:00:00Z", 20, updated_at="2026-03-01T11:00:00Z")
@@ -107,10 +101,10 @@ def test_extracts_are_incremental_restate_changed_rows_and_equal_a_clean_load(
     assert rows(db, "select count(*) from ops.attribution_queue") == [(0,)]
     assert watermark(db) == "2026-03-02 09:05:00+00"
 
-    clean = psycopg2.connect(clean_url)
+    clean = psycopg2.connect(second_warehouse_url)
     try:
-        ingest_all(clean_url, settings)
-        attribute(clean_url, settings)
+        ingest_all(second_warehouse_url, settings)
+        attribute(second_warehouse_url, settings)
         query = "select conversion_id, occurred_at, person_key, revenue, currency from core.conversions order by 1"
         assert rows(db, query) == rows(clean, query)
         assert_same_marts(marts(db), marts(clean))

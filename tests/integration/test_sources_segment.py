@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import psycopg2
 import pytest
-from conftest import _fresh_database
 
 from marketing.config import Settings
 from marketing.pipeline import attribute
@@ -20,12 +19,6 @@ from .sources import core, segment_call
 pytestmark = pytest.mark.integration
 SITE = "https://shop.example.com"
 GOOGLE_ADS = {"source": "google", "medium": "cpc", "name": "brand"}
-
-
-@pytest.fixture
-def clean_url(pg_server_url, template_database):
-    with _fresh_database(pg_server_url, template_database) as url:
-        yield url
 
 
 def touches(db) -> list[tuple]:
@@ -75,7 +68,7 @@ def test_a_new_campaign_or_an_external_referrer_starts_a_visit_and_an_internal_r
         ("seg:m1", "Paid Search"), ("seg:m3", "Email"), ("seg:m6", "Referral"), ("seg:m8", "Paid Search")]
 
 
-def test_a_late_call_between_two_visits_joins_them_and_equals_a_clean_load(landing, warehouse_url, db, clean_url):
+def test_a_late_call_between_two_visits_joins_them_and_equals_a_clean_load(landing, warehouse_url, db, second_warehouse_url):
     settings = Settings.from_env({"LANDING_URL": landing.url})
     landing.write("segment", "2026-03-01", "a", [
         page("m1", "2026-03-01T10:00:00Z", campaign=GOOGLE_ADS),
@@ -94,10 +87,10 @@ def test_a_late_call_between_two_visits_joins_them_and_equals_a_clean_load(landi
     assert touches(db) == [("seg:m1", "2026-03-01 10:00:00+00", "Paid Search", "brand")]
     assert attribute(warehouse_url, settings)["mode"] == "incremental"
     assert rows(db, "select channel from marts.attribution_credits where model = 'last_touch'") == [("Paid Search",)]
-    clean = psycopg2.connect(clean_url)
+    clean = psycopg2.connect(second_warehouse_url)
     try:
-        landing.ingest(clean_url)
-        attribute(clean_url, settings)
+        landing.ingest(second_warehouse_url)
+        attribute(second_warehouse_url, settings)
         assert core(db) == core(clean)
         assert_same_marts(marts(db), marts(clean))
     finally:
