@@ -299,3 +299,102 @@ def test_a_conversion_type_that_comes_and_goes_in_incremental_runs_equals_a_full
     assert query(db, "select count(*) from marts.markov_journeys where conversion_type = 'signup'") == [(0,)]
     run_attribution(db, AttributionParams(), full_rebuild=True)
     assert_same_marts(went, marts(db))
+
+
+# ---- the path rows' sums the `markov` rows of the daily marts are restated from --------------
+
+DAY_PATHS = ("select conversion_date, conversion_type, period_start, path_key, channel, campaign, path_rows, revenue"
+             " from marts.markov_day_paths order by 1, 2, 3, 4 nulls first, 5, 6 nulls first")
+FRESH_DAY_PATHS = (
+    "select conversion_date, conversion_type, markov_period, markov_key, channel, campaign, count(*), sum(revenue)"
+    " from marts.attribution_paths where touchpoint_event_id is null or markov_key is not null"
+    " group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4 nulls first, 5, 6 nulls first"
+)
+# The `markov` credit of each path row (sql/models/markov.sql), summed as the marts sum it.
+ROW_CREDITS = (
+    "with rows as (select p.*, case when p.touchpoint_event_id is null then 1.0::double precision"
+    "  else nullif(c.credit, 0) end as credit"
+    " from marts.attribution_paths p left join marts.markov_credits c on c.conversion_type = p.conversion_type"
+    "  and c.period_start = p.markov_period and c.path_key = p.markov_key and c.channel = p.channel) "
+)
+DIRECT_CHANNEL_DAILY = ROW_CREDITS + (
+    "select conversion_date, channel, conversion_type, sum(credit), sum(marts.revenue_credit(revenue, credit)),"
+    " count(credit) from rows group by 1, 2, 3 having count(credit) > 0 order by 1, 2, 3"
+)
+DIRECT_ROAS_DAILY = ROW_CREDITS + (
+    "select conversion_date, channel, nullif(campaign, ''), sum(credit), sum(marts.revenue_credit(revenue, credit)),"
+    " count(credit) from rows where conversion_type = 'purchase'"
+    " group by 1, 2, 3 having count(credit) > 0 order by 1, 2, 3 nulls first"
+)
+MARKOV_CHANNEL_DAILY = ("select date, channel, conversion_type, conversions, revenue, credit_rows"
+                        " from marts.channel_attribution_daily where model = 'markov' order by 1, 2, 3")
+MARKOV_ROAS_DAILY = ("select date, channel, campaign, attributed_conversions, attributed_revenue, credit_rows"
+                     " from marts.roas_daily where model = 'markov' and credit_rows > 0 order by 1, 2, 3 nulls first")
+
+
+def assert_day_paths_and_markov_marts_are_fresh(db):
+    """marts.markov_day_paths equals a fresh aggregation of the path rows, and the `markov` rows
+    of the daily marts equal the path rows × their credits: revenue to the last digit, every
+    credit_rows, conversions to rounding."""
+    assert query(db, DAY_PATHS) == query(db, FRESH_DAY_PATHS)
+    for got, want in ((MARKOV_CHANNEL_DAILY, DIRECT_CHANNEL_DAILY), (MARKOV_ROAS_DAILY, DIRECT_ROAS_DAILY)):
+        got, want = query(db, got), query(db, want)
+        assert [(*r[:3], r[4], r[5]) for r in got] == [(*r[:3], r[4], r[5]) for r in want]
+        assert [r[3] for r in got] == pytest.approx([r[3] for r in want], abs=1e-9)
+
+
+def test_the_day_paths_follow_incremental_loads_and_the_markov_marts_equal_path_rows_times_credits(db, tmp_path):
+    from .attribution_fixtures import assert_same_marts, marts
+
+    rng = random.Random(7)
+    landing = Landing(tmp_path)
+    day = date(2025, 3, 10)
+    touches, orders = [], []
+    for i in range(60):
+        start = datetime(2025, 3, 3, tzinfo=UTC) + timedelta(hours=rng.randrange(24 * 6))
+        channels = [rng.choice(CHANNELS[:4]) for _ in range(rng.randint(1, 3))]
+        for k, channel in enumerate(channels):
+            touches.append(touch_record(f"u{i}-t{k}", start + k * HOUR, channel, user_id=f"u{i}",
+                                        campaign=rng.choice([None, "spring", "brand"])))
+        if rng.random() < 0.6:  # the same day for many: groups of several path rows
+            orders.append(conversion_record(f"o{i}", datetime(2025, 3, 9 + i % 2, 20, tzinfo=UTC), user_id=f"u{i}",
+                                            revenue=round(rng.uniform(5, 90), 2)))
+    orders.append(conversion_record("walk-in", T0, user_id="nobody", revenue=12.34))  # no touch: credit 1
+    landing.write("touchpoints", day, "visits", touches)
+    landing.write("conversions", day, "orders", orders)
+    landing.write("touchpoints", day, "anon", [touch_record("dev-visit", T0 - 30 * HOUR, "Email", anonymous_id="dev")])
+    landing.load(db)
+    assert run_attribution(db, AttributionParams()).mode == "full"
+    assert query(db, "select count(*) from marts.markov_day_paths where path_rows > 1") != [(0,)]
+    assert_day_paths_and_markov_marts_are_fresh(db)
+
+    # A late touch on a converted person's path, and a person who only browsed.
+    landing.write("touchpoints", day, "late", [
+        touch_record("late", datetime(2025, 3, 8, tzinfo=UTC), "Referral", user_id="u0", campaign="spring"),
+        touch_record("browser", datetime(2025, 3, 8, tzinfo=UTC), "Direct", user_id="browser"),
+    ])
+    landing.load(db)
+    assert run_attribution(db, AttributionParams()).mode == "incremental"
+    assert_day_paths_and_markov_marts_are_fresh(db)
+
+    # The orders file restated: a revenue changed, an order gone.
+    kept = [dict(o, revenue=o["revenue"] + 1.01) if o["conversion_id"] == orders[0]["conversion_id"] else o
+            for o in orders[2:]] + [orders[0]]
+    landing.write("conversions", day, "orders", kept)
+    landing.load(db)
+    assert run_attribution(db, AttributionParams()).mode == "incremental"
+    assert_day_paths_and_markov_marts_are_fresh(db)
+
+    # A login re-keys the device: its earlier visit joins the person's paths, and it converts.
+    landing.write("touchpoints", day, "login", [
+        touch_record("dev-login", T0 - 20 * HOUR, "Direct", anonymous_id="dev", user_id="u1"),
+    ])
+    landing.write("conversions", day, "more", [conversion_record("dev-order", T0, user_id="u1", revenue=7.5)])
+    landing.load(db)
+    assert run_attribution(db, AttributionParams()).mode == "incremental"
+    assert_day_paths_and_markov_marts_are_fresh(db)
+
+    incremental, day_paths = marts(db), query(db, DAY_PATHS)
+    run_attribution(db, AttributionParams(), full_rebuild=True)
+    assert query(db, DAY_PATHS) == day_paths
+    assert_same_marts(incremental, marts(db))

@@ -10,12 +10,15 @@ every attribution run, in the run's transaction:
 - the non-converting journeys are stored per (person, type, period) in `marts.markov_journeys`;
   a run recomputes only those of the persons its changes reach;
 - `marts.markov_transitions` and `marts.markov_paths` count them per fit; a run adds the
-  changes of the journeys it removed (negated) and added, and redoes the fits they touch.
+  changes of the journeys it removed (negated) and added, and redoes the fits they touch;
+- `marts.markov_day_paths` sums the path rows by day, fit, path key, channel and campaign; a
+  run adds the sums of the rows it removed (negated) and added, beside the fits' counts.
 
 Redoing a fit solves its absorbing chain exactly (numpy: a fit has a dozen states), writes its
 removal effects and, for every path key of the fit, each channel's credit on such a path into
 `marts.markov_credits`, which the model's rule (`sql/models/markov.sql`) joins beside a path row.
-The `markov` rows of the daily marts of the days of redone fits are then restated in one pass.
+The `markov` rows of the daily marts of the days of redone fits are then restated in one pass
+over those days' sums of marts.markov_day_paths (not their path rows).
 """
 
 from __future__ import annotations
@@ -168,7 +171,7 @@ def after_paths(cur, params: AttributionParams, binds: dict) -> None:
 def rebuild(cur, params: AttributionParams, binds: dict) -> None:
     """A full rebuild, after every path row is in: every journey, every fit, every day's rows."""
     cur.execute("truncate marts.markov_types, marts.markov_journeys, marts.markov_transitions, marts.markov_paths,"
-                " marts.markov_credits, marts.markov_removal_effects")
+                " marts.markov_credits, marts.markov_removal_effects, marts.markov_day_paths")
     cur.execute(
         "insert into marts.markov_types select distinct conversion_type from core.conversions"
         " where cardinality(%(conversion_types)s::text[]) = 0 or conversion_type = any(%(conversion_types)s::text[])",
@@ -187,7 +190,9 @@ _AFFECTED_PATHS = sql.SQL(
 
 def converting_changes(cur, paths: sql.Composable, sign: int, binds: dict, *, key_new_channels: bool = False) -> None:
     """Add the converting journeys of the path rows `paths` (a select, or a table), times `sign`,
-    to the run's changes (sql/markov_converting.sql).
+    and their sums by day, fit, path key, channel and campaign to the run's changes
+    (sql/markov_converting.sql; a full rebuild's, of the whole table, go straight into
+    marts.markov_day_paths).
 
     With `key_new_channels` (the new rows of an incremental or range run): a path with a channel
     that had no digit yet got no key from the path pass; the channel gets its digit and the path
@@ -311,19 +316,10 @@ def _first_day(cur, params: AttributionParams) -> datetime.date:
 
 
 def restate(cur, binds: dict, *, all_dates: bool) -> None:
-    """The `markov` rows of the daily marts for markov_dates (or every day), from the path rows
-    and the fits as they are now, in one pass (sql/markov_daily.sql)."""
-    model = models.fitted(MODEL)
+    """The `markov` rows of the daily marts for markov_dates (or every day), from the path rows'
+    sums (marts.markov_day_paths) and the fits as they are now, in one pass
+    (sql/markov_daily_sums.sql, sql/markov_daily.sql)."""
     cur.execute("analyze markov_dates")
-    sums = sql.SQL(
-        "create temp table markov_daily_sums on commit drop as\n"
-        "select p.conversion_date as date, p.channel, p.campaign, p.conversion_type,\n"
-        "    sum(m.credit) as conversions, sum(marts.revenue_credit(p.revenue, m.credit)) as revenue,\n"
-        "    count(m.credit) as credit_rows\n"
-        "from {}\ncross join lateral (select {} as credit) as m\n"
-        "where %(all_dates)s or p.conversion_date = any(array(select date from markov_dates))\n"
-        "group by p.conversion_date, p.channel, p.campaign, p.conversion_type"
-    ).format(models.from_paths(sql.Identifier("marts", "attribution_paths"), (model,)), sql.SQL(model.credit))
     values = {**binds, "all_dates": all_dates, "model": MODEL}
-    cur.execute(sums, values)
+    cur.execute(SQL("markov_daily_sums"), values)
     cur.execute(SQL("markov_daily"), values)

@@ -1,7 +1,8 @@
 -- The converting journeys of the path rows in markov_changed_paths (a temp view or table the
 -- caller makes), times %(sign)s (1: rows added, -1: rows removed): their transitions (rule 6:
 -- (start) → first channel, one step where the channel changes, last channel → (conversion)),
--- their paths' keys, and the days of their conversions (whose `markov` rows are restated).
+-- their paths' keys, the rows summed as marts.markov_day_paths sums them (migration 0015), and
+-- the days of their conversions (whose `markov` rows are restated).
 -- The rows are first counted by what decides their transitions (a few hundred groups), then
 -- those groups give the transitions.
 with steps as (
@@ -35,6 +36,28 @@ select p.conversion_type, p.markov_period, p.markov_key, %(sign)s * count(*)
 from markov_changed_paths p
 where p.touch_position = 1
 group by p.conversion_type, p.markov_period, p.markov_key;
+
+-- The rows by day, fit, path key, channel and campaign: what their markov credit and the daily
+-- marts' groups depend on. A touched row without a key gets no credit and is left out; a
+-- conversion without an eligible touch (no key: credit 1) is in. A full rebuild
+-- (%(all_dates)s: every path row, the table emptied) writes the sums in directly.
+insert into marts.markov_day_paths (conversion_date, conversion_type, period_start, path_key, channel, campaign,
+    path_rows, revenue)
+select p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign,
+    count(*), sum(p.revenue)
+from markov_changed_paths p
+where %(all_dates)s
+  and (p.touchpoint_event_id is null or p.markov_key is not null)
+group by p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign;
+
+insert into markov_day_changes (conversion_date, conversion_type, period_start, path_key, channel, campaign,
+    path_rows, revenue)
+select p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign,
+    %(sign)s * count(*), %(sign)s * sum(p.revenue)
+from markov_changed_paths p
+where not %(all_dates)s
+  and (p.touchpoint_event_id is null or p.markov_key is not null)
+group by p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign;
 
 insert into markov_dates (date)
 select distinct p.conversion_date

@@ -3,6 +3,8 @@
 -- - markov_journey_types: for which conversion types;
 -- - markov_changes, markov_path_changes: the journeys' transitions and converting paths the run
 --   removed (negative) and added, by fit: the fits to redo, and what to add to their counts;
+-- - markov_day_changes: the path rows the run removed (negative) and added, summed as
+--   marts.markov_day_paths sums them: what to add to it;
 -- - markov_dates: the days whose `markov` rows of the daily marts the run restates.
 create temp table markov_persons (
     person_key text primary key,  -- the collation of core's person keys, so their indexes serve
@@ -21,5 +23,15 @@ create temp table markov_path_changes (
     period_start    date             not null,
     path_key        numeric          not null,
     conversions     bigint           not null
+) on commit drop;
+create temp table markov_day_changes (
+    conversion_date date             not null,
+    conversion_type text collate "C" not null,
+    period_start    date             not null,
+    path_key        numeric,
+    channel         text collate "C" not null,
+    campaign        text collate "C",
+    path_rows       bigint           not null,
+    revenue         numeric          not null
 ) on commit drop;
 create temp table markov_dates (date date primary key) on commit drop;
