@@ -22,37 +22,55 @@ delete from marts.markov_paths t
 using (select distinct conversion_type, period_start from markov_path_changes) f
 where t.conversion_type = f.conversion_type and t.period_start = f.period_start and t.conversions = 0;
 
--- The groups that reach 0 path rows are noted as they are updated, then deleted by their key.
-create temp table markov_day_emptied on commit drop as
-select conversion_date, conversion_type, period_start, path_key, channel, campaign
-from marts.markov_day_paths
-limit 0;
-
-with changed as (
-    insert into marts.markov_day_paths as t (conversion_date, conversion_type, period_start, path_key, channel,
-        campaign, path_rows, revenue)
-    select conversion_date, conversion_type, period_start, path_key, channel, campaign, sum(path_rows), sum(revenue)
+-- The path rows' sums: each changed group is looked up once (markov_day_net notes what it holds),
+-- then those that reach 0 rows go, the others are updated, and the new ones are inserted in the
+-- order of the table's key (a new day's go at the end of its index, each beside the last).
+-- Rows removed and put back as they were change nothing and are left out.
+analyze markov_day_changes;
+create temp table markov_day_net on commit drop as
+select c.*, t.path_rows as stored_rows
+from (
+    select conversion_date, conversion_type, period_start, path_key, channel, campaign,
+        sum(path_rows)::bigint as path_rows, sum(revenue) as revenue
     from markov_day_changes
     group by conversion_date, conversion_type, period_start, path_key, channel, campaign
-    having sum(path_rows) <> 0 or sum(revenue) <> 0  -- rows removed and put back as they were: no change
-    on conflict (conversion_date, conversion_type, period_start, coalesce(path_key, 0), channel, coalesce(campaign, ''))
-        do update set path_rows = t.path_rows + excluded.path_rows, revenue = t.revenue + excluded.revenue
-    returning t.conversion_date, t.conversion_type, t.period_start, t.path_key, t.channel, t.campaign, t.path_rows
-)
-insert into markov_day_emptied
-select conversion_date, conversion_type, period_start, path_key, channel, campaign
-from changed
-where path_rows = 0;
-analyze markov_day_emptied;  -- a few rows: the delete looks each up by the table's key
+    having sum(path_rows) <> 0 or sum(revenue) <> 0
+) as c
+left join marts.markov_day_paths t
+    on t.conversion_date = c.conversion_date
+    and t.conversion_type = c.conversion_type
+    and t.period_start = c.period_start
+    and coalesce(t.path_key, 0) = coalesce(c.path_key, 0)
+    and t.channel = c.channel
+    and coalesce(t.campaign, '') = coalesce(c.campaign, '');
+analyze markov_day_net;
 
 delete from marts.markov_day_paths t
-using markov_day_emptied e
-where t.conversion_date = e.conversion_date
-  and t.conversion_type = e.conversion_type
-  and t.period_start = e.period_start
-  and coalesce(t.path_key, 0) = coalesce(e.path_key, 0)
-  and t.channel = e.channel
-  and coalesce(t.campaign, '') = coalesce(e.campaign, '')
-  and t.path_rows = 0;
+using markov_day_net n
+where n.stored_rows + n.path_rows = 0
+  and t.conversion_date = n.conversion_date
+  and t.conversion_type = n.conversion_type
+  and t.period_start = n.period_start
+  and coalesce(t.path_key, 0) = coalesce(n.path_key, 0)
+  and t.channel = n.channel
+  and coalesce(t.campaign, '') = coalesce(n.campaign, '');
 
-drop table markov_day_emptied;
+update marts.markov_day_paths t
+set path_rows = t.path_rows + n.path_rows, revenue = t.revenue + n.revenue
+from markov_day_net n
+where n.stored_rows + n.path_rows <> 0
+  and t.conversion_date = n.conversion_date
+  and t.conversion_type = n.conversion_type
+  and t.period_start = n.period_start
+  and coalesce(t.path_key, 0) = coalesce(n.path_key, 0)
+  and t.channel = n.channel
+  and coalesce(t.campaign, '') = coalesce(n.campaign, '');
+
+insert into marts.markov_day_paths (conversion_date, conversion_type, period_start, path_key, channel, campaign,
+    path_rows, revenue)
+select conversion_date, conversion_type, period_start, path_key, channel, campaign, path_rows, revenue
+from markov_day_net
+where stored_rows is null
+order by conversion_date, conversion_type, period_start, coalesce(path_key, 0), channel, coalesce(campaign, '');
+
+drop table markov_day_net;
