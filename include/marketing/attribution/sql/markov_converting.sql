@@ -40,8 +40,7 @@ group by p.conversion_type, p.markov_period, p.markov_key;
 -- The rows by day, fit, path key, channel and campaign: what their markov credit and the daily
 -- marts' groups depend on. A touched row without a key gets no credit and is left out; a
 -- conversion without an eligible touch (no key: credit 1) is in. A full rebuild
--- (%(all_dates)s: every path row, the table emptied) writes the sums in directly, in the order
--- of the table's key (each beside the last in its index).
+-- (%(all_dates)s: every path row, the table emptied) writes the sums in directly.
 insert into marts.markov_day_paths (conversion_date, conversion_type, period_start, path_key, channel, campaign,
     path_rows, revenue)
 select p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign,
@@ -49,9 +48,7 @@ select p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.ch
 from markov_changed_paths p
 where %(all_dates)s
   and (p.touchpoint_event_id is null or p.markov_key is not null)
-group by p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign
-order by p.conversion_date, p.conversion_type, p.markov_period, coalesce(p.markov_key, 0), p.channel,
-    coalesce(p.campaign, '');
+group by p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign;
 
 insert into markov_day_changes (conversion_date, conversion_type, period_start, path_key, channel, campaign,
     path_rows, revenue)
