@@ -1,8 +1,9 @@
--- The non-converting journeys (docs/data_driven.md, rule 2) of every person (%(all_persons)s)
--- or of the run's persons from the period of their `since` on, for the conversion types of
+-- The non-converting journeys (docs/data_driven.md, rule 2) of every person (%(all_persons)s;
+-- of the slice %(slice)s of %(slice_count)s, null: of every slice) or of the run's persons from
+-- the period of their `since` on, for the conversion types of
 -- markov_journey_types: per (person, type, period), the channels of the person's touches of the
 -- period (days in the reporting time zone) that lie on no path of the person's conversions of
--- the type, in path order. They are stored, and their transitions added to markov_changes
+-- the type, in path order. They go into markov_journeys_new, their transitions into markov_changes
 -- (repeats merged in the transitions).
 --
 -- A touch at t is on a path of type k when the person's next conversion of type k at or after t
@@ -27,10 +28,12 @@ events as (
     from core.touchpoints t
     cross join markov_journey_types k
     where %(all_persons)s
+      and (%(slice)s::integer is null or abs(mod(hashtext(t.person_key), %(slice_count)s)) = %(slice)s::integer)
     union all
     select c.person_key collate "C", c.conversion_type collate "C", c.occurred_at, null, null
     from core.conversions c
     where %(all_persons)s and c.conversion_type in (select conversion_type from markov_journey_types)
+      and (%(slice)s::integer is null or abs(mod(hashtext(c.person_key), %(slice_count)s)) = %(slice)s::integer)
     union all
     select m.person_key collate "C", k.conversion_type, t.occurred_at, t.event_id collate "C", t.channel
     from persons m
@@ -97,7 +100,7 @@ steps as materialized (
 ),
 
 inserted as (
-    insert into marts.markov_journeys (person_key, conversion_type, period_start, channels)
+    insert into markov_journeys_new (person_key, conversion_type, period_start, channels)
     select person_key, conversion_type, '9999-12-31'::date - period_rank, array_agg(channel order by occurred_at, event_id)
     from steps
     group by person_key, conversion_type, period_rank

@@ -3,7 +3,11 @@
 -- - markov_journey_types: for which conversion types;
 -- - markov_changes, markov_path_changes: the journeys' transitions and converting paths the run
 --   removed (negative) and added, by fit: the fits to redo, and what to add to their counts;
--- - markov_dates: the days whose `markov` rows of the daily marts the run restates.
+-- - markov_dates: the days whose `markov` rows of the daily marts the run restates;
+-- - markov_journeys_new: the non-converting journeys the run computed (markov_journeys.sql),
+--   shaped like marts.markov_journeys, which gets them from here.
+-- A full rebuild's slice session has them too (markov.SLICE_SUMS): its slice's journeys, changes
+-- and path changes come back into the run's tables.
 create temp table markov_persons (
     person_key text primary key,  -- the collation of core's person keys, so their indexes serve
     since      timestamptz not null
@@ -23,3 +27,9 @@ create temp table markov_path_changes (
     conversions     bigint           not null
 ) on commit drop;
 create temp table markov_dates (date date primary key) on commit drop;
+create temp table markov_journeys_new (
+    person_key      text collate "C" not null,
+    conversion_type text collate "C" not null,
+    period_start    date             not null,
+    channels        text[]           not null
+) on commit drop;
