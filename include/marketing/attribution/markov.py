@@ -33,6 +33,7 @@ from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from marketing.attribution import models
+from marketing.attribution import parallel
 from marketing.attribution.parallel import Connect
 from marketing.config import AttributionParams
 from marketing.sqlfiles import SqlFiles
@@ -43,6 +44,12 @@ START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 DIGIT = 10 ** 12  # a channel's place in a path key: marts.markov_channels.weight = DIGIT ** digit
 # A removal effect off [0, 1] by no more than this is rounding noise, clipped (rule 8).
 CLIP = 1e-9
+# What a full rebuild's slice computes for the fits (`build_slice`), handed back to the run.
+SLICE_SUMS = parallel.SessionSums(
+    create=SQL("markov_work_tables"),
+    tables=("markov_changes", "markov_path_changes", "markov_day_changes", "markov_journeys_new"))
+_TYPES = ("select distinct conversion_type from core.conversions where cardinality(%(conversion_types)s::text[]) = 0"
+          " or conversion_type = any(%(conversion_types)s::text[])")
 
 
 def enabled() -> bool:
@@ -165,22 +172,33 @@ def after_paths(cur, params: AttributionParams, binds: dict) -> None:
     cur.execute(SQL("markov_types_new"), binds)
     if cur.rowcount:
         cur.execute(SQL("markov_journeys"), {**binds, "all_persons": True})
+    _store_journeys(cur)
     refit(cur, params, binds, all_dates=False)
 
 
+def build_slice(cur, binds: dict, table: sql.Identifier, slice_: int, slice_count: int) -> None:
+    """A full rebuild's slice, after its path rows are in `table`: their converting journeys and
+    the non-converting journeys of the slice's persons (a person's touches and conversions are
+    all in the person's slice), into the run's (or the slice session's) work tables."""
+    cur.execute("insert into markov_journey_types " + _TYPES + " on conflict do nothing", binds)
+    converting_changes(cur, table, 1, {**binds, "all_dates": True})
+    cur.execute(SQL("markov_journeys"), {**binds, "all_persons": True, "slice": slice_, "slice_count": slice_count})
+
+
 def rebuild(cur, params: AttributionParams, binds: dict) -> None:
-    """A full rebuild, after every path row is in: every journey, every fit, every day's rows."""
+    """A full rebuild, after every slice's path rows and journeys are in (`build_slice`): every
+    fit and every day's rows."""
     cur.execute("truncate marts.markov_types, marts.markov_journeys, marts.markov_transitions, marts.markov_paths,"
                 " marts.markov_credits, marts.markov_removal_effects, marts.markov_day_paths")
-    cur.execute(
-        "insert into marts.markov_types select distinct conversion_type from core.conversions"
-        " where cardinality(%(conversion_types)s::text[]) = 0 or conversion_type = any(%(conversion_types)s::text[])",
-        binds,
-    )
-    converting_changes(cur, sql.Identifier("marts", "attribution_paths"), 1, {**binds, "all_dates": True})
-    cur.execute("insert into markov_journey_types select conversion_type from marts.markov_types")
-    cur.execute(SQL("markov_journeys"), {**binds, "all_persons": True})
+    cur.execute("insert into marts.markov_types " + _TYPES, binds)
+    _store_journeys(cur)
     refit(cur, params, binds, all_dates=True)
+
+
+def _store_journeys(cur) -> None:
+    """The journeys the run computed (markov_journeys_new) into marts.markov_journeys."""
+    cur.execute("insert into marts.markov_journeys select * from markov_journeys_new")
+    cur.execute("truncate markov_journeys_new")
 
 
 _AFFECTED_PATHS = sql.SQL(
@@ -191,8 +209,7 @@ _AFFECTED_PATHS = sql.SQL(
 def converting_changes(cur, paths: sql.Composable, sign: int, binds: dict, *, key_new_channels: bool = False) -> None:
     """Add the converting journeys of the path rows `paths` (a select, or a table), times `sign`,
     and their sums by day, fit, path key, channel and campaign to the run's changes
-    (sql/markov_converting.sql; a full rebuild's, of the whole table, go straight into
-    marts.markov_day_paths).
+    (sql/markov_converting.sql).
 
     With `key_new_channels` (the new rows of an incremental or range run): a path with a channel
     that had no digit yet got no key from the path pass; the channel gets its digit and the path

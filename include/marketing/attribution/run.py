@@ -195,7 +195,7 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Connect | 
     # Each slice's assist and path sums land in this transaction's temp tables (a slice session
     # hands its own back: `ASSIST_SUMS`).
     changes = parallel.each_slice(cur, connect, slices, lambda c, slice_: build_slice(c, params, slice_, len(slices)),
-                                  sums=ASSIST_SUMS if MAINTAIN_ASSISTS else None)
+                                  sums=slice_sums())
     parallel.swap_slices(cur, slices)
     # The view shows the models the registry has now (the marts are rebuilt for them).
     cur.execute(sql.SQL("create or replace view marts.attribution_credits as with path_credits as ({}) ").format(
@@ -212,7 +212,7 @@ def rebuild_all(cur, params: AttributionParams, reason: str, connect: Connect | 
         execute_values(cur, INSERT_CHANGES + sql.SQL("values %s"), rows, page_size=5000)
     dates = update_daily(cur, params)
     if markov.enabled():
-        # The fits need every journey, so the `markov` rows come after the path rows are all in.
+        # The fits need every slice's journeys, so the `markov` rows come after the slices.
         markov.rebuild(cur, params, bind_values(params))
     # Every conversion attributed has exactly one first_touch row.
     cur.execute("select coalesce(sum(credit_rows), 0) from attribution_changes where model = 'first_touch'")
@@ -234,7 +234,18 @@ def build_slice(cur, params: AttributionParams, slice_: int, slice_count: int) -
     changes = cur.fetchall()
     if MAINTAIN_ASSISTS:
         assist_changes(cur, sql.SQL("select * from {}").format(table), 1)
+    if markov.enabled():
+        markov.build_slice(cur, bind_values(params), table, slice_, slice_count)
     return changes
+
+
+def slice_sums() -> parallel.SessionSums | None:
+    """The work tables a full rebuild's slice fills besides its path rows: the assist and path
+    sums, and the `markov` fits' journeys and counts."""
+    parts = [sums for sums, on in ((ASSIST_SUMS, MAINTAIN_ASSISTS), (markov.SLICE_SUMS, markov.enabled())) if on]
+    if not parts:
+        return None
+    return parallel.SessionSums(create="\n".join(p.create for p in parts), tables=tuple(t for p in parts for t in p.tables))
 
 
 def recompute_queued(cur, params: AttributionParams, connect: Connect | None = None) -> RunSummary:

@@ -38,25 +38,15 @@ where p.touch_position = 1
 group by p.conversion_type, p.markov_period, p.markov_key;
 
 -- The rows by day, fit, path key, channel and campaign: what their markov credit and the daily
--- marts' groups depend on. A touched row without a key gets no credit and is left out; a
--- conversion without an eligible touch (no key: credit 1) is in. A full rebuild
--- (%(all_dates)s: every path row, the table emptied) writes the sums in directly.
-insert into marts.markov_day_paths (conversion_date, conversion_type, period_start, path_key, channel, campaign,
-    path_rows, revenue)
-select p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign,
-    count(*), sum(p.revenue)
-from markov_changed_paths p
-where %(all_dates)s
-  and (p.touchpoint_event_id is null or p.markov_key is not null)
-group by p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign;
-
+-- marts' groups depend on (marts.markov_day_paths gets them in markov_apply.sql). A touched row
+-- without a key gets no credit and is left out; a conversion without an eligible touch (no key:
+-- credit 1) is in.
 insert into markov_day_changes (conversion_date, conversion_type, period_start, path_key, channel, campaign,
     path_rows, revenue)
 select p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign,
     %(sign)s * count(*), %(sign)s * sum(p.revenue)
 from markov_changed_paths p
-where not %(all_dates)s
-  and (p.touchpoint_event_id is null or p.markov_key is not null)
+where p.touchpoint_event_id is null or p.markov_key is not null
 group by p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign;
 
 insert into markov_dates (date)

@@ -6,7 +6,7 @@ reads it instead of every path row. The attribution state goes, so the next run 
 rebuild (which fills the table).
 
 Revision ID: 0015
-Revises: 0014
+Revises: 0016 (numbered 0015; 0016 reached main first, on 0014: this one comes after it)
 """
 
 from pathlib import Path
@@ -14,7 +14,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0015"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
