@@ -3,4 +3,6 @@
 -- from the fit of its conversion's type and period; the fit (markov.py) writes that share per
 -- (path key, channel) into marts.markov_credits. A conversion without an eligible touch gets 1.
 -- The credit of one stored path row `p`; null: no credit (a channel whose removal effect is 0).
+-- sql/markov_daily_sums.sql applies the same rule to the groups of marts.markov_day_paths (the
+-- daily marts' `markov` rows): a change here is a change there.
 case when p.touchpoint_event_id is null then 1.0::double precision else nullif(markov.credit, 0) end
