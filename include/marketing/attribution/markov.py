@@ -193,6 +193,8 @@ def rebuild(cur, params: AttributionParams, binds: dict) -> None:
     cur.execute("insert into marts.markov_types " + _TYPES, binds)
     _store_journeys(cur)
     refit(cur, params, binds, all_dates=True)
+    # The next incremental runs plan their lookups and joins on these with fresh statistics.
+    cur.execute("analyze marts.markov_journeys, marts.markov_day_paths, marts.markov_paths, marts.markov_credits")
 
 
 def _store_journeys(cur) -> None:

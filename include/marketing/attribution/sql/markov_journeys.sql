@@ -19,9 +19,10 @@ with persons as (
     where not %(all_persons)s
 ),
 
--- Every person's touches and conversions, or (a lookup per person in the person indexes)
--- those of the run's persons from the start of their `since` period on: a conversion before
--- a touch never puts it on a path. A conversion is the event without an event id.
+-- Every person's touches and conversions, or those of the run's persons from the start of their
+-- `since` period on (markov_persons is analysed: a few persons are looked up in the person
+-- indexes, a day's hundred thousand joined to a scan): a conversion before a touch never puts
+-- it on a path. A conversion is the event without an event id.
 events as (
     select t.person_key collate "C" as person_key, k.conversion_type, t.occurred_at, t.event_id collate "C" as event_id,
         t.channel
@@ -37,25 +38,13 @@ events as (
     union all
     select m.person_key collate "C", k.conversion_type, t.occurred_at, t.event_id collate "C", t.channel
     from persons m
-    cross join lateral (
-        select t.occurred_at, t.event_id, t.channel
-        from core.touchpoints t
-        where t.person_key = m.person_key and t.occurred_at >= m.since_at
-        offset 0  -- a lookup per person: the planner may not flatten it into a scan of all
-    ) as t
+    join core.touchpoints t on t.person_key = m.person_key and t.occurred_at >= m.since_at
     cross join markov_journey_types k
     union all
     select m.person_key collate "C", c.conversion_type collate "C", c.occurred_at, null, null
     from persons m
-    cross join lateral (
-        -- by person only: with a bound on time the planner may scan the conversions' time index
-        select c.conversion_type, c.occurred_at
-        from core.conversions c
-        where c.person_key = m.person_key
-        offset 0  -- a lookup per person: the planner may not flatten it into a scan of all
-    ) as c
-    where c.occurred_at >= m.since_at
-      and c.conversion_type in (select conversion_type from markov_journey_types)
+    join core.conversions c on c.person_key = m.person_key and c.occurred_at >= m.since_at
+    where c.conversion_type in (select conversion_type from markov_journey_types)
 ),
 
 -- One sort serves every step below: by person and type, latest period first (period_rank, the

@@ -18,7 +18,10 @@ create table marts.markov_day_paths (
     path_rows       bigint           not null, -- > 0 (a group that reaches 0 goes; no check: an upsert checks its proposed row)
     revenue         numeric          not null  -- Σ of the rows' (conversions') revenue
 );
-create unique index markov_day_paths_key on marts.markov_day_paths
-    (conversion_date, conversion_type, period_start, coalesce(path_key, 0), channel, coalesce(campaign, ''));
+-- A run finds the groups of the days it changes (markov_apply.sql) or restates (its fits' days)
+-- by day; the rest of a group's key is matched in a join. A group is one row by construction
+-- (the runs add their changes to the row of the same key), so no unique index: on a million
+-- groups of a full rebuild, that index (its numeric path keys average 46 bytes) cost 20 s.
+create index markov_day_paths_date on marts.markov_day_paths (conversion_date);
 
 delete from ops.attribution_state;
