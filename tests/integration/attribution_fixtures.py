@@ -138,6 +138,15 @@ MART_QUERIES = {
         "select period_start, conversion_type, channel, removal_effect, share, converting_journeys, null_journeys,"
         " conversion_probability from marts.markov_removal_effects order by conversion_type, period_start, channel"
     ),
+    # The model's own state: what the next incremental run starts from must equal a rebuild's too.
+    "markov_journeys": (
+        "select person_key, conversion_type, period_start, channels, touched_at"
+        " from marts.markov_journeys order by person_key, conversion_type, period_start"
+    ),
+    "markov_transitions": (
+        "select conversion_type, period_start, from_state, to_state, journeys"
+        " from marts.markov_transitions order by conversion_type, period_start, from_state, to_state"
+    ),
     "funnel_daily": (
         "select date, model, channel, step, step_index, conversions, revenue, credit_rows"
         " from marts.funnel_daily order by date, model, channel, step"

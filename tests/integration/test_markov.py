@@ -193,6 +193,33 @@ def test_a_late_touch_without_conversion_refits_and_moves_the_credits_of_the_per
     assert conversions == pytest.approx(2 / 3)
 
 
+def test_late_touches_splice_into_a_stored_journey_and_equal_a_full_rebuild(db):
+    from .attribution_fixtures import assert_same_marts, marts
+
+    journeys(db, "AB")
+    with db, db.cursor() as cur:  # a person without conversion: A at T-5h, B at T-1h
+        add_touch(cur, "n-a", T0 - 5 * HOUR, "u:n", "A")
+        add_touch(cur, "n-b", T0 - HOUR, "u:n", "B")
+    run_attribution(db, AttributionParams())
+    assert query(db, "select channels from marts.markov_journeys") == [(["A", "B"],)]
+    with db, db.cursor() as cur:  # late: C between them, A after them, B at B's instant (event id after)
+        add_touch(cur, "n-c", T0 - 3 * HOUR, "u:n", "C")
+        add_touch(cur, "n-d", T0 + HOUR, "u:n", "A")
+        add_touch(cur, "n-bb", T0 - HOUR, "u:n", "B")
+    assert run_attribution(db, AttributionParams()).mode == "incremental"
+    [(channels, touched_at)] = query(db, "select channels, touched_at from marts.markov_journeys")
+    assert channels == ["A", "C", "B", "B", "A"]
+    assert touched_at == sorted(touched_at) and touched_at[0] == T0 - 5 * HOUR
+    # (start)→A 2; A→B 1, A→C 1, C→B 1, B→A 1; B→(conversion) 1, A→(null) 1 (B, B merged).
+    assert dict(((a, b), n) for a, b, n in query(
+        db, "select from_state, to_state, journeys from marts.markov_transitions")) == {
+        ("(start)", "A"): 2, ("A", "B"): 1, ("A", "C"): 1, ("C", "B"): 1, ("B", "A"): 1,
+        ("B", "(conversion)"): 1, ("A", "(null)"): 1}
+    incremental = marts(db)
+    run_attribution(db, AttributionParams(), full_rebuild=True)
+    assert_same_marts(incremental, marts(db))
+
+
 # ---- the cross-check: an independent exact solve in numpy ------------------------------------
 
 CHANNELS = ["Paid Search", "Email", "Organic Search", "Referral", "Direct"]

@@ -165,13 +165,16 @@ def after_paths(cur, params: AttributionParams, binds: dict) -> None:
     converting_changes(cur, _AFFECTED_PATHS, 1, binds, key_new_channels=True)
     cur.execute(SQL("markov_types_vanished"))
     # The persons' journeys of the types that had fits, then every person's of a new type.
-    cur.execute(SQL("markov_journeys_removed"), binds)
     cur.execute("insert into markov_journey_types select conversion_type from marts.markov_types")
-    cur.execute(SQL("markov_journeys"), {**binds, "all_persons": False})
+    cur.execute("analyze markov_journey_types")
+    # A day's lookups are estimated as a scan's worth of work: JIT would compile for half a second.
+    cur.execute("set local jit = off")
+    cur.execute(SQL("markov_journeys_splice"), binds)
+    cur.execute("set local jit to default")
     cur.execute("truncate markov_journey_types")
     cur.execute(SQL("markov_types_new"), binds)
     if cur.rowcount:
-        cur.execute(SQL("markov_journeys"), {**binds, "all_persons": True})
+        cur.execute(SQL("markov_journeys"), binds)  # every slice
     _store_journeys(cur)
     refit(cur, params, binds, all_dates=False)
 
@@ -182,7 +185,7 @@ def build_slice(cur, binds: dict, table: sql.Identifier, slice_: int, slice_coun
     all in the person's slice), into the run's (or the slice session's) work tables."""
     cur.execute("insert into markov_journey_types " + _TYPES + " on conflict do nothing", binds)
     converting_changes(cur, table, 1, {**binds, "all_dates": True})
-    cur.execute(SQL("markov_journeys"), {**binds, "all_persons": True, "slice": slice_, "slice_count": slice_count})
+    cur.execute(SQL("markov_journeys"), {**binds, "slice": slice_, "slice_count": slice_count})
 
 
 def rebuild(cur, params: AttributionParams, binds: dict) -> None:

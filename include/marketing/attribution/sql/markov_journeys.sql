@@ -1,50 +1,27 @@
--- The non-converting journeys (docs/data_driven.md, rule 2) of every person (%(all_persons)s;
--- of the slice %(slice)s of %(slice_count)s, null: of every slice) or of the run's persons from
--- the period of their `since` on, for the conversion types of
+-- The non-converting journeys (docs/data_driven.md, rule 2) of every person (of the slice
+-- %(slice)s of %(slice_count)s; null: of every slice), for the conversion types of
 -- markov_journey_types: per (person, type, period), the channels of the person's touches of the
 -- period (days in the reporting time zone) that lie on no path of the person's conversions of
--- the type, in path order. They go into markov_journeys_new, their transitions into markov_changes
--- (repeats merged in the transitions).
+-- the type, in path order, and their times. They go into markov_journeys_new, their transitions
+-- into markov_changes (repeats merged in the transitions). A full rebuild and a new conversion
+-- type compute them here; an incremental run redoes its persons' from their `since` on
+-- (markov_journeys_splice.sql).
 --
 -- A touch at t is on a path of type k when the person's next conversion of type k at or after t
 -- comes by t + lookback. One sort of the persons' touches and conversions (latest first, a
 -- conversion before a touch of the same instant) gives each touch that next conversion as a
--- running minimum, with no lookup per touch.
-with persons as (
-    select
-        m.person_key,
-        marts.markov_period((m.since at time zone %(reporting_timezone)s)::date, %(markov_period)s)::timestamp
-            at time zone %(reporting_timezone)s as since_at
-    from markov_persons m
-    where not %(all_persons)s
-),
-
--- Every person's touches and conversions, or those of the run's persons from the start of their
--- `since` period on (markov_persons is analysed: a few persons are looked up in the person
--- indexes, a day's hundred thousand joined to a scan): a conversion before a touch never puts
--- it on a path. A conversion is the event without an event id.
-events as (
+-- running minimum, with no lookup per touch. A conversion is the event without an event id.
+with events as (
     select t.person_key collate "C" as person_key, k.conversion_type, t.occurred_at, t.event_id collate "C" as event_id,
         t.channel
     from core.touchpoints t
     cross join markov_journey_types k
-    where %(all_persons)s
-      and (%(slice)s::integer is null or abs(mod(hashtext(t.person_key), %(slice_count)s)) = %(slice)s::integer)
+    where %(slice)s::integer is null or abs(mod(hashtext(t.person_key), %(slice_count)s)) = %(slice)s::integer
     union all
     select c.person_key collate "C", c.conversion_type collate "C", c.occurred_at, null, null
     from core.conversions c
-    where %(all_persons)s and c.conversion_type in (select conversion_type from markov_journey_types)
-      and (%(slice)s::integer is null or abs(mod(hashtext(c.person_key), %(slice_count)s)) = %(slice)s::integer)
-    union all
-    select m.person_key collate "C", k.conversion_type, t.occurred_at, t.event_id collate "C", t.channel
-    from persons m
-    join core.touchpoints t on t.person_key = m.person_key and t.occurred_at >= m.since_at
-    cross join markov_journey_types k
-    union all
-    select m.person_key collate "C", c.conversion_type collate "C", c.occurred_at, null, null
-    from persons m
-    join core.conversions c on c.person_key = m.person_key and c.occurred_at >= m.since_at
     where c.conversion_type in (select conversion_type from markov_journey_types)
+      and (%(slice)s::integer is null or abs(mod(hashtext(c.person_key), %(slice_count)s)) = %(slice)s::integer)
 ),
 
 -- One sort serves every step below: by person and type, latest period first (period_rank, the
@@ -89,8 +66,9 @@ steps as materialized (
 ),
 
 inserted as (
-    insert into markov_journeys_new (person_key, conversion_type, period_start, channels)
-    select person_key, conversion_type, '9999-12-31'::date - period_rank, array_agg(channel order by occurred_at, event_id)
+    insert into markov_journeys_new (person_key, conversion_type, period_start, channels, touched_at)
+    select person_key, conversion_type, '9999-12-31'::date - period_rank, array_agg(channel order by occurred_at, event_id),
+        array_agg(occurred_at order by occurred_at, event_id)
     from steps
     group by person_key, conversion_type, period_rank
 ),

@@ -43,5 +43,6 @@ create temp table markov_journeys_new (
     person_key      text collate "C" not null,
     conversion_type text collate "C" not null,
     period_start    date             not null,
-    channels        text[]           not null
+    channels        text[]           not null,
+    touched_at      timestamptz[]    not null
 ) on commit drop;
