@@ -275,7 +275,7 @@ def test_a_full_rebuild_in_one_session_per_slice_equals_the_incremental_runs(db,
                      " (select unnest(%s::text[])) order by 1", (list(CUSTOMER_TABLES),)) == [
         ("assisted_conversions_daily",), ("attribution_paths",), ("attribution_paths_s0",), ("attribution_paths_s1",),
         ("channel_attribution_daily",), ("conversion_paths_daily",), ("funnel_daily",),
-        ("markov_channels",), ("markov_credits",), ("markov_day_paths",), ("markov_journeys",), ("markov_paths",),
+        ("markov_channels",), ("markov_day_paths",), ("markov_journeys",), ("markov_path_weights",), ("markov_paths",),
         ("markov_removal_effects",), ("markov_transitions",), ("markov_types",), ("roas_daily",)]
 
 

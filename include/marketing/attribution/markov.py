@@ -15,8 +15,9 @@ every attribution run, in the run's transaction:
   run adds the sums of the rows it removed (negated) and added, beside the fits' counts.
 
 Redoing a fit solves its absorbing chain exactly (numpy: a fit has a dozen states), writes its
-removal effects and, for every path key of the fit, each channel's credit on such a path into
-`marts.markov_credits`, which the model's rule (`sql/models/markov.sql`) joins beside a path row.
+removal effects and, for every path key of the fit, the sum of the removal effects over such a
+path's touches (`marts.markov_path_weights`); the view `marts.markov_credits` divides the one by
+the other, and the model's rule (`sql/models/markov.sql`) joins it beside a path row.
 The `markov` rows of the daily marts of the days of redone fits are then restated in one pass
 over those days' sums of marts.markov_day_paths (not their path rows).
 """
@@ -98,21 +99,20 @@ def removal_effects(counts: dict[tuple[str, str], int]) -> tuple[float, dict[str
     return p, effects
 
 
-def path_credits(key: Decimal, channels: dict[int, str], effects: dict[str, float]) -> dict[str, float]:
-    """{channel: credit of one of its touches} on a path of this key (rule 9)."""
-    counts = {}
+def path_weight(key: Decimal, channels: dict[int, str], effects: dict[str, float]) -> tuple[float, int]:
+    """(Σ RE over the touches of a path of this key, how many touches it has): a touch of channel
+    c on it gets RE(c) / Σ, or 1 / n when Σ is 0 (rule 9; the view marts.markov_credits)."""
+    total = 0.0
+    touches = 0
     number = int(key)
     digit = 0
     while number:
         number, count = divmod(number, DIGIT)
         if count:
-            counts[channels[digit]] = count
+            total += count * effects[channels[digit]]
+            touches += count
         digit += 1
-    total = sum(n * effects[c] for c, n in counts.items())
-    if total > 0:
-        return {c: effects[c] / total for c in counts}
-    length = sum(counts.values())
-    return {c: 1 / length for c in counts}
+    return total, touches
 
 
 # ---- a run's steps ---------------------------------------------------------------------------
@@ -192,12 +192,12 @@ def rebuild(cur, params: AttributionParams, binds: dict) -> None:
     """A full rebuild, after every slice's path rows and journeys are in (`build_slice`): every
     fit and every day's rows."""
     cur.execute("truncate marts.markov_types, marts.markov_journeys, marts.markov_transitions, marts.markov_paths,"
-                " marts.markov_credits, marts.markov_removal_effects, marts.markov_day_paths")
+                " marts.markov_path_weights, marts.markov_removal_effects, marts.markov_day_paths")
     cur.execute("insert into marts.markov_types " + _TYPES, binds)
     _store_journeys(cur)
     refit(cur, params, binds, all_dates=True)
     # The next incremental runs plan their lookups and joins on these with fresh statistics.
-    cur.execute("analyze marts.markov_journeys, marts.markov_day_paths, marts.markov_paths, marts.markov_credits")
+    cur.execute("analyze marts.markov_journeys, marts.markov_paths")
 
 
 def _store_journeys(cur) -> None:
@@ -263,11 +263,15 @@ def refit(cur, params: AttributionParams, binds: dict, *, all_dates: bool) -> No
         cur.execute("select exists (select from markov_dates)")
         if not cur.fetchone()[0]:
             return
+    else:
+        # Every day is restated from tables the run has just filled (a full rebuild): on their
+        # statistics, the planner joins them; without, it looked up a million groups one by one.
+        cur.execute("analyze marts.markov_day_paths, marts.markov_path_weights, marts.markov_removal_effects")
     restate(cur, binds, all_dates=all_dates)
 
 
 def _write_fits(cur, params: AttributionParams, fits: list[tuple]) -> None:
-    """Solve each fit of markov_refit; write its removal effects and its paths' credits."""
+    """Solve each fit of markov_refit; write its removal effects and its path keys' weights."""
     cur.execute("select r.conversion_type, r.period_start, t.from_state, t.to_state, t.journeys"
                 " from markov_refit r join marts.markov_transitions t using (conversion_type, period_start)")
     counts: dict[tuple, dict] = defaultdict(dict)
@@ -280,11 +284,11 @@ def _write_fits(cur, params: AttributionParams, fits: list[tuple]) -> None:
     keys: dict[tuple, list] = defaultdict(list)
     for kind, start, key in cur.fetchall():
         keys[(kind, start)].append(key)
-    cur.execute("delete from marts.markov_credits c using markov_refit r"
-                " where c.conversion_type = r.conversion_type and c.period_start = r.period_start")
+    cur.execute("delete from marts.markov_path_weights w using markov_refit r"
+                " where w.conversion_type = r.conversion_type and w.period_start = r.period_start")
     cur.execute("delete from marts.markov_removal_effects e using markov_refit r"
                 " where e.conversion_type = r.conversion_type and e.fit_start = r.period_start")
-    effect_rows, credit_rows = [], []
+    effect_rows, weight_rows = [], []
     first_day = None
     for fit in fits:
         fit_counts = counts.get(fit, {})
@@ -307,19 +311,18 @@ def _write_fits(cur, params: AttributionParams, fits: list[tuple]) -> None:
             effect_rows.append((shown, kind, channel, effect, effect / total if total > 0 else 0.0,
                                 converting, nulls, p, start))
         for key in keys.get(fit, ()):
-            for channel, credit in path_credits(key, channels, effects).items():
-                credit_rows.append((kind, start, key, channel, credit))
+            weight_rows.append((kind, start, key, *path_weight(key, channels, effects)))
     if effect_rows:
         execute_values(cur, "insert into marts.markov_removal_effects (period_start, conversion_type, channel,"
                             " removal_effect, share, converting_journeys, null_journeys, conversion_probability,"
                             " fit_start) values %s", effect_rows, page_size=5000)
-    if credit_rows:
-        # COPY: a month's fit of a million conversions has some 10^5 (path key, channel) rows.
+    if weight_rows:
+        # COPY: a month's fit of a million conversions has some 4·10^4 path keys.
         text = io.StringIO()
-        for row in credit_rows:
+        for row in weight_rows:
             text.write("\t".join(_copy_text(value) for value in row) + "\n")
         text.seek(0)
-        cur.copy_expert("copy marts.markov_credits (conversion_type, period_start, path_key, channel, credit)"
+        cur.copy_expert("copy marts.markov_path_weights (conversion_type, period_start, path_key, weight, touches)"
                         " from stdin", text)
 
 

@@ -1,7 +1,7 @@
 -- markov: the data-driven model (docs/data_driven.md). A touch gets its channel's removal
 -- effect over the sum of the removal effects of its path's touches (1 / n when that sum is 0),
--- from the fit of its conversion's type and period; the fit (markov.py) writes that share per
--- (path key, channel) into marts.markov_credits. A conversion without an eligible touch gets 1.
+-- from the fit of its conversion's type and period: the view marts.markov_credits, from what the
+-- fit (markov.py) writes. A conversion without an eligible touch gets 1.
 -- The credit of one stored path row `p`; null: no credit (a channel whose removal effect is 0).
 -- sql/markov_daily_sums.sql applies the same rule to the groups of marts.markov_day_paths (the
 -- daily marts' `markov` rows): a change here is a change there.
