@@ -13,13 +13,17 @@ select d.conversion_date as date, d.channel, d.campaign, d.conversion_type,
     sum(marts.revenue_credit(d.revenue, m.credit)) as revenue,
     coalesce(sum(d.path_rows) filter (where m.credit is not null), 0)::bigint as credit_rows
 from marts.markov_day_paths d
-left join marts.markov_credits c
-    on c.conversion_type = d.conversion_type
-    and c.period_start = d.period_start
-    and c.path_key = d.path_key
-    and c.channel = d.channel
+left join marts.markov_path_weights w
+    on w.conversion_type = d.conversion_type
+    and w.period_start = d.period_start
+    and w.path_key = d.path_key
+left join marts.markov_removal_effects e
+    on e.conversion_type = d.conversion_type
+    and e.fit_start = d.period_start
+    and e.channel = d.channel
 cross join lateral (
-    select case when d.path_key is null then 1.0::double precision else nullif(c.credit, 0) end as credit
+    select case when d.path_key is null then 1.0::double precision
+                else nullif(marts.markov_credit(e.removal_effect, w.weight, w.touches), 0) end as credit
 ) as m
 where %(all_dates)s or d.conversion_date = any(array(select date from markov_dates))
 group by d.conversion_date, d.channel, d.campaign, d.conversion_type;

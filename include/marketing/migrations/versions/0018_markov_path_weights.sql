@@ -16,17 +16,26 @@ create table marts.markov_path_weights (
     primary key (conversion_type, period_start, path_key)
 );
 
--- The credit of a touch of `channel` on a path of `path_key` in a fit (rule 9): RE(channel) /
--- Σ RE over the path's touches, or 1 / n when that sum is 0. The model's rule
--- (sql/models/markov.sql) joins it beside a path row, by all four keys; a channel of the fit
--- that is not on the path has a row here too, which no path row of the key joins.
+-- The credit of a touch with removal effect `removal_effect` on a path of weight `weight` and
+-- `touches` touches (rule 9): RE / Σ RE over the path's touches, or 1 / n when that sum is 0.
+-- Null without a weight. Inlinable (plain SQL, not strict).
+create function marts.markov_credit(removal_effect double precision, weight double precision, touches integer)
+    returns double precision
+    language sql immutable parallel safe
+    return case when weight > 0 then removal_effect / weight else 1.0::double precision / touches end;
+
+-- Each channel's credit on a path of each key of a fit, for people and tests to read; a channel
+-- of the fit that is not on the path has a row too. The model's rule (sql/models/markov.sql)
+-- and the daily restate (sql/markov_daily_sums.sql) join the two tables beside a path row (or a
+-- day group) themselves: through this view the planner built the product of every key and
+-- every channel first.
 create view marts.markov_credits as
 select
     w.conversion_type,
     w.period_start,
     w.path_key,
     e.channel,
-    case when w.weight > 0 then e.removal_effect / w.weight else 1.0::double precision / w.touches end as credit
+    marts.markov_credit(e.removal_effect, w.weight, w.touches) as credit
 from marts.markov_path_weights w
 join marts.markov_removal_effects e on e.conversion_type = w.conversion_type and e.fit_start = w.period_start;
 

@@ -3,6 +3,7 @@ select pg_get_viewdef('marts.attribution_credits'::regclass) as attribution_cred
 drop view marts.attribution_credits;
 drop view marts.markov_credits;
 drop table marts.markov_path_weights;
+drop function marts.markov_credit(double precision, double precision, integer);
 create table marts.markov_credits (
     conversion_type text collate "C" not null,
     period_start    date             not null,
