@@ -241,8 +241,10 @@ def converting_changes(cur, paths: sql.Composable, sign: int, binds: dict, *, ke
 
 def refit(cur, params: AttributionParams, binds: dict, *, all_dates: bool) -> None:
     """Apply the run's changes to the fits' counts, redo every fit they touch, and restate the
-    `markov` rows of the daily marts for those fits' days and the recomputed conversions' days."""
+    `markov` rows of the daily marts for those fits' days and the recomputed conversions' days
+    (every day: `all_dates`, a full rebuild, whose tables start empty)."""
     cur.execute(SQL("markov_apply"))
+    cur.execute(SQL("markov_day_rebuild" if all_dates else "markov_day_apply"))
     cur.execute("select distinct conversion_type, period_start from markov_changes"
                 " union select distinct conversion_type, period_start from markov_path_changes")
     fits = cur.fetchall()
