@@ -38,9 +38,9 @@ where p.touch_position = 1
 group by p.conversion_type, p.markov_period, p.markov_key;
 
 -- The rows by day, fit, path key, channel and campaign: what their markov credit and the daily
--- marts' groups depend on (marts.markov_day_paths gets them in markov_apply.sql). A touched row
--- without a key gets no credit and is left out; a conversion without an eligible touch (no key:
--- credit 1) is in.
+-- marts' groups depend on (marts.markov_day_paths gets them in markov_day_apply.sql; in a full
+-- rebuild, markov_day_rebuild.sql). A touched row without a key gets no credit and is left out;
+-- a conversion without an eligible touch (no key: credit 1) is in.
 insert into markov_day_changes (conversion_date, conversion_type, period_start, path_key, channel, campaign,
     path_rows, revenue)
 select p.conversion_date, p.conversion_type, p.markov_period, p.markov_key, p.channel, p.campaign,
