@@ -174,8 +174,14 @@ def bench_incremental(server_url: str, histories=(30, 60, 120), touchpoints: int
     return rows
 
 
-def main(server_url: str) -> None:
-    full = bench_full(server_url)
+def main(server_url: str, *, full: bool = True, incremental: bool = True) -> None:
+    if full:
+        _print_full(bench_full(server_url))
+    if incremental:
+        _print_incremental(bench_incremental(server_url))
+
+
+def _print_full(full: dict) -> None:
     print(
         f"attribution, full run: {full['conversions']:,} conversions, {full['touchpoints']:,} touchpoints"
         f" -> {full['credits']:,} credit rows ({full['paths']:,} path rows stored); load average {_load()}\n"
@@ -190,11 +196,13 @@ def main(server_url: str) -> None:
         f" = {100 * (full['seconds'] / full['six_seconds'] - 1):+.0f}%   (target <= +30%; best of two runs each)",
         flush=True,
     )
-    rows = bench_incremental(server_url)
+
+
+def _print_incremental(rows: list[dict]) -> None:
     print(f"attribution, one more day (~35k conversions, ~170k touchpoints) on top of:  (load average {_load()})")
     for row in rows:
         print(f"  {row['history_days']:4d} days of history  {row['seconds']:6.2f} s with markov,"
-              f" {row['six_seconds']:6.2f} s without (the next day)"
+              f" {row['rerun_six_seconds']:6.2f} s without (the same day again, below)"
               f"   ({row['conversions_recomputed']:,} conversions recomputed, temp spill {row['temp_mb']:.0f} MB,"
               f" {row['read_mb']:.0f} MB read outside shared buffers by the database, autovacuum included)")
     print("  the same day again, without vs with the assist marts (best of two each, alternating):")

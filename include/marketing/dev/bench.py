@@ -12,7 +12,8 @@
 - customers: see `marketing.dev.customers_bench` (1M customers, 3M purchases: inputs, fit, tables,
   peak memory).
 
-`--only sources|ingest|attribution|customers` runs one part.
+`--only sources|ingest|attribution|customers` runs one part (`attribution-full`,
+`attribution-incremental`: half of the attribution part).
 Nothing here asserts a time; it prints what it measured.
 """
 
@@ -98,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--touchpoints", type=int, default=1_000_000)
     parser.add_argument("--skip-attribution", action="store_true")
     parser.add_argument("--sessions", type=int, default=250_000, help="GA4 sessions of the sources bench")
-    parser.add_argument("--only", choices=("ingest", "sources", "attribution", "customers"), default=None,
-                        help="run one part of the bench")
+    parser.add_argument("--only", choices=("ingest", "sources", "attribution", "attribution-full",
+                                           "attribution-incremental", "customers"), default=None,
+                        help="run one part of the bench (attribution-full, attribution-incremental: half of it)")
     parser.add_argument("--customers", type=int, default=1_000_000, help="customers of the customers part")
     args = parser.parse_args(argv)
     server_url = resolve_url(Settings.from_env())
@@ -116,10 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         sources_main(server_url, args.sessions)
     if "ingest" in parts:
         _print_ingest(bench_ingest(server_url, args.touchpoints))
-    if "attribution" in parts:
+    if parts & {"attribution", "attribution-full", "attribution-incremental"}:
         from marketing.dev.attribution_bench import main as attribution_main
 
-        attribution_main(server_url)
+        attribution_main(server_url, full="attribution-incremental" not in parts,
+                         incremental="attribution-full" not in parts)
     if "customers" in parts:
         from marketing.dev.customers_bench import main as customers_main
 
