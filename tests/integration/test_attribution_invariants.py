@@ -11,7 +11,7 @@ from decimal import Decimal
 import psycopg2
 import pytest
 
-from marketing.attribution import run_attribution
+from marketing.attribution import markov, run_attribution
 from marketing.config import AttributionParams
 from marketing.warehouse import with_database
 
@@ -240,6 +240,31 @@ def test_incremental_runs_after_each_load_equal_a_full_rebuild(db, tmp_path):
     incremental = marts(db)
     run_attribution(db, PARAMS, full_rebuild=True)
     assert_same_marts(incremental, marts(db))
+
+
+@pytest.mark.parametrize("reads", ["by person", "by time"])
+def test_the_journeys_splice_reads_each_persons_rows_by_person_or_by_time_alike(db, tmp_path, monkeypatch, reads):
+    """An incremental run reads its persons' touches and conversions by time from a point on
+    (markov._range_from) and looks up the others one by one: everyone either way gives the same marts."""
+    monkeypatch.setattr(markov, "_range_from", lambda cur: "infinity" if reads == "by person" else "-infinity")
+    load_shuffled_in_pieces(db, tmp_path, random_dataset(16), seed=17, pieces=8)
+    incremental = marts(db)
+    run_attribution(db, PARAMS, full_rebuild=True)
+    assert_same_marts(incremental, marts(db))
+
+
+def test_the_splice_reads_by_time_from_the_days_persons_and_looks_up_those_a_lookback_reaches(db):
+    day = datetime(2025, 3, 20, tzinfo=timezone.utc)
+    today = [day + timedelta(minutes=7 * n) for n in range(80)]
+    lookback = [day - timedelta(days=30, hours=n) for n in range(20)]
+    with db, db.cursor() as cur:
+        cur.execute(markov.SQL("markov_work_tables"))
+        cur.executemany("insert into markov_persons values (%s, %s)",
+                        [(f"u:{n}", since) for n, since in enumerate(today + lookback)])
+        assert markov._range_from(cur) == min(today)
+        # Most persons with every touch (an identity stitched): all looked up.
+        cur.executemany("insert into markov_persons values (%s, '-infinity')", [(f"v:{n}",) for n in range(101)])
+        assert markov._range_from(cur) == "infinity"
 
 
 def test_late_touchpoints_for_old_days_then_an_incremental_run_equal_a_full_rebuild(db, tmp_path):

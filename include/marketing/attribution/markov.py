@@ -127,12 +127,13 @@ def persons_from_queue(cur) -> None:
     cur.execute(SQL("markov_persons_from_queue"))
 
 
-def before_paths(cur, params: AttributionParams, binds: dict) -> None:
-    """An incremental or range run, before it replaces the affected conversions' path rows: note
-    their persons and take away their converting journeys."""
+def before_paths(cur, params: AttributionParams, binds: dict, paths: sql.Identifier) -> None:
+    """An incremental or range run, before it replaces the affected conversions' path rows (the
+    run's copy of them: the table `paths`): note their persons and take away their converting
+    journeys."""
     cur.execute(SQL("markov_persons_from_affected"), binds)
     cur.execute("analyze markov_persons")
-    converting_changes(cur, _AFFECTED_PATHS, -1, binds)
+    converting_changes(cur, paths, -1, binds)
 
 
 def register_channels(cur, binds: dict, connect: Connect | None, *, all_persons: bool) -> None:
@@ -159,24 +160,38 @@ def register_channels(cur, binds: dict, connect: Connect | None, *, all_persons:
         other.close()
 
 
-def after_paths(cur, params: AttributionParams, binds: dict) -> None:
-    """An incremental or range run, after the new path rows are in: add their converting journeys,
-    recompute the persons' non-converting journeys, and redo the fits that changed."""
-    converting_changes(cur, _AFFECTED_PATHS, 1, binds, key_new_channels=True)
+def after_paths(cur, params: AttributionParams, binds: dict, paths: sql.Identifier, select: sql.Composable) -> None:
+    """An incremental or range run, after the new path rows are in (the run's copy of them: the
+    table `paths`, filled by `select`): add their converting journeys, recompute the persons'
+    non-converting journeys, and redo the fits that changed."""
+    _key_new_channels(cur, paths, select)
+    converting_changes(cur, paths, 1, binds)
     cur.execute(SQL("markov_types_vanished"))
     # The persons' journeys of the types that had fits, then every person's of a new type.
     cur.execute("insert into markov_journey_types select conversion_type from marts.markov_types")
     cur.execute("analyze markov_journey_types")
-    # A day's lookups are estimated as a scan's worth of work: JIT would compile for half a second.
-    cur.execute("set local jit = off")
-    cur.execute(SQL("markov_journeys_splice"), binds)
-    cur.execute("set local jit to default")
+    cur.execute(SQL("markov_journeys_splice"), {**binds, "range_from": _range_from(cur)})
     cur.execute("truncate markov_journey_types")
     cur.execute(SQL("markov_types_new"), binds)
     if cur.rowcount:
         cur.execute(SQL("markov_journeys"), binds)  # every slice
     _store_journeys(cur)
     refit(cur, params, binds, all_dates=False)
+
+
+def _range_from(cur) -> datetime.datetime | str:
+    """From when the splice reads the run's persons' touches and conversions by time rather than
+    person by person (sql/markov_journeys_splice.sql): the earliest `since` within a day before
+    the persons' median one. On the usual day most persons' `since` is a touch of the day's loads,
+    so the range is the day's rows; the rest (a conversion's lookback) are looked up. 'infinity'
+    (every person looked up) when the median reaches back to the beginning."""
+    cur.execute(
+        "select min(p.since) from markov_persons p,"
+        " (select percentile_disc(0.5) within group (order by since) as median from markov_persons) as m"
+        " where m.median > '-infinity' and p.since >= m.median - interval '1 day'"
+    )
+    since = cur.fetchone()[0]
+    return "infinity" if since is None else since
 
 
 def build_slice(cur, binds: dict, table: sql.Identifier, slice_: int, slice_count: int) -> None:
@@ -206,37 +221,29 @@ def _store_journeys(cur) -> None:
     cur.execute("truncate markov_journeys_new")
 
 
-_AFFECTED_PATHS = sql.SQL(
-    "select * from marts.attribution_paths where conversion_id = any(array(select conversion_id from attribution_affected))"
-)
+def _key_new_channels(cur, paths: sql.Identifier, select: sql.Composable) -> None:
+    """A new path row with a channel that had no digit yet got no key from the path pass: the
+    channel gets its digit and the path its key here (sql/markov_keys.sql), and the run's copy
+    `paths` is read again by `select`. Costs nothing when no new channel came (the usual day)."""
+    cur.execute(sql.SQL("select distinct channel from {} where touchpoint_event_id is not null"
+                        " and markov_period is not null and markov_key is null").format(paths))
+    channels = [channel for (channel,) in cur.fetchall()]
+    if not channels:
+        return
+    cur.execute(SQL("markov_channels_add"), {"channels": channels})
+    cur.execute(sql.SQL("create temp view markov_changed_paths as select * from {}").format(paths))
+    cur.execute(SQL("markov_keys"))
+    cur.execute("drop view markov_changed_paths")
+    cur.execute(sql.SQL("truncate {}").format(paths))
+    cur.execute(sql.SQL("insert into {} ").format(paths) + select)
 
 
-def converting_changes(cur, paths: sql.Composable, sign: int, binds: dict, *, key_new_channels: bool = False) -> None:
-    """Add the converting journeys of the path rows `paths` (a select, or a table), times `sign`,
-    and their sums by day, fit, path key, channel and campaign to the run's changes
-    (sql/markov_converting.sql).
-
-    With `key_new_channels` (the new rows of an incremental or range run): a path with a channel
-    that had no digit yet got no key from the path pass; the channel gets its digit and the path
-    its key here, which costs nothing when no new channel came (the usual day).
-    """
-    if isinstance(paths, sql.Identifier):
-        cur.execute(sql.SQL("create temp view markov_changed_paths as select * from {}").format(paths))
-        kind = "view"
-    else:
-        cur.execute(sql.SQL("create temp table markov_changed_paths as ") + paths)
-        kind = "table"
-        if key_new_channels:
-            cur.execute("select distinct channel from markov_changed_paths"
-                        " where touchpoint_event_id is not null and markov_period is not null and markov_key is null")
-            channels = [channel for (channel,) in cur.fetchall()]
-            if channels:
-                cur.execute(SQL("markov_channels_add"), {"channels": channels})
-                cur.execute(SQL("markov_keys"))
-                cur.execute("drop table markov_changed_paths")
-                cur.execute(sql.SQL("create temp table markov_changed_paths as ") + paths)
+def converting_changes(cur, paths: sql.Identifier, sign: int, binds: dict) -> None:
+    """Add the converting journeys of the path rows in the table `paths`, times `sign`, and their
+    sums by day, fit, path key, channel and campaign to the run's changes (sql/markov_converting.sql)."""
+    cur.execute(sql.SQL("create temp view markov_changed_paths as select * from {}").format(paths))
     cur.execute(SQL("markov_converting"), {"all_dates": False, **binds, "sign": sign})
-    cur.execute(f"drop {kind} markov_changed_paths")
+    cur.execute("drop view markov_changed_paths")
 
 
 def refit(cur, params: AttributionParams, binds: dict, *, all_dates: bool) -> None:

@@ -311,17 +311,13 @@ def create_work_tables(cur) -> None:
         markov.create_work_tables(cur)
 
 
-def assist_changes(cur, paths: sql.Composable, sign: int, *, materialize: bool = False) -> None:
+def assist_changes(cur, paths: sql.Composable, sign: int) -> None:
     """Add the assist and path sums of the path rows that the select `paths` gives, times `sign`,
-    to the session's attribution_assist_changes and attribution_path_changes (sql/assist_changes.sql).
-
-    The SQL reads the rows as `assist_paths`: a temp view over `paths`, or with `materialize` a
-    temp table of them (a select of index lookups is then run once rather than twice).
-    """
-    kind = sql.SQL("table" if materialize else "view")
-    cur.execute(sql.SQL("create temp {} assist_paths as ").format(kind) + paths)
+    to the session's attribution_assist_changes and attribution_path_changes (sql/assist_changes.sql),
+    which reads them as `assist_paths`, a temp view over `paths`."""
+    cur.execute(sql.SQL("create temp view assist_paths as ") + paths)
     cur.execute(SQL("assist_changes"), {"sign": sign})
-    cur.execute(sql.SQL("drop {} assist_paths").format(kind))
+    cur.execute("drop view assist_paths")
 
 
 def recompute_affected(cur, params: AttributionParams, connect: Connect | None = None) -> int:
@@ -334,21 +330,27 @@ def recompute_affected(cur, params: AttributionParams, connect: Connect | None =
     # Temp tables are never analysed by autovacuum; without statistics the planner would not
     # see that a few thousand ids or days call for index lookups.
     cur.execute("analyze attribution_affected, attribution_spend_dates")
-    if markov.enabled():
-        # Before the path rows change (and before the slice sessions take their snapshot).
-        markov.before_paths(cur, params, bind_values(params))
-    slices = parallel.path_slices(cur)
-    compute = lambda c, slice_: compute_slice(c, params, slice_, len(slices))  # noqa: E731
+    # This session's statements read and write a day's rows, mostly by index, but the planner
+    # prices some as scans of the history: JIT compiled for 0.2-0.5 s each (0.6 s a run).
+    cur.execute("set local jit = off")
+    # The affected conversions' path rows as they were, then as they are: read once each into a
+    # temp table, which the assist sums and the `markov` fits' changes both read.
     # `= any(array(...))`: one index lookup per conversion. With a join the planner may expect
     # many rows (it cannot know new conversions have none yet) and scan the whole table.
     affected_paths = sql.SQL(
         "select * from marts.attribution_paths where conversion_id = any(array(select conversion_id from attribution_affected))"
     )
+    cur.execute(sql.SQL("create temp table affected_paths_old on commit drop as ") + affected_paths)
+    if markov.enabled():
+        # Before the path rows change (and before the slice sessions take their snapshot).
+        markov.before_paths(cur, params, bind_values(params), sql.Identifier("affected_paths_old"))
+    slices = parallel.path_slices(cur)
+    compute = lambda c, slice_: compute_slice(c, params, slice_, len(slices))  # noqa: E731
     with parallel.other_slices(cur, connect, slices, compute) as others:
         if MAINTAIN_ASSISTS:
             # The assists and paths of the affected conversions as they were, taken away when
             # those of their new paths are added below.
-            assist_changes(cur, affected_paths, -1, materialize=True)
+            assist_changes(cur, sql.SQL("select * from affected_paths_old"), -1)
         removed = sql.SQL(
             "removed as (delete from marts.attribution_paths"
             " where conversion_id = any(array(select conversion_id from attribution_affected)) returning *), "
@@ -364,11 +366,12 @@ def recompute_affected(cur, params: AttributionParams, connect: Connect | None =
             rows, changes = other.result()
             parallel.copy_paths(cur, rows)
             execute_values(cur, INSERT_CHANGES + sql.SQL("values %s"), changes, page_size=5000)
-        if MAINTAIN_ASSISTS:
-            assist_changes(cur, affected_paths, 1, materialize=True)
+    cur.execute(sql.SQL("create temp table affected_paths_new on commit drop as ") + affected_paths)
+    if MAINTAIN_ASSISTS:
+        assist_changes(cur, sql.SQL("select * from affected_paths_new"), 1)
     if markov.enabled():
         # The new journeys, the fits they change, and those fits' `markov` rows of the daily marts.
-        markov.after_paths(cur, params, bind_values(params))
+        markov.after_paths(cur, params, bind_values(params), sql.Identifier("affected_paths_new"), affected_paths)
     return update_daily(cur, params)
 
 

@@ -54,9 +54,12 @@ heads as (
     where kept > 0
 ),
 
--- The persons' touches and conversions from `since` on, looked up per person in the person
--- indexes (the touches' covers what is read): a day's persons have a few rows each there, where
--- a join would hash every touch of the history. A conversion is the event without an event id.
+-- The persons' touches and conversions from `since` on. Those of persons whose `since` is at or
+-- after %(range_from)s (the usual day: the persons the day's loads touched) are read by time, the
+-- table's last pages (a BRIN range on the touches, the conversions' time index), and matched to
+-- them in one hash; the others' (a conversion's lookback: a month back) are looked up person by
+-- person in the person indexes (the touches' covers what is read), where a join would hash every
+-- touch of the history. A conversion is the event without an event id.
 touches as materialized (  -- once, whatever the number of types
     select m.person_key, t.occurred_at, t.event_id, t.channel
     from persons m
@@ -66,14 +69,21 @@ touches as materialized (  -- once, whatever the number of types
         where t.person_key = m.core_key and t.occurred_at >= m.since
         offset 0
     ) as t
+    where m.since < %(range_from)s
+    union all
+    select m.person_key, t.occurred_at, t.event_id collate "C", t.channel
+    from (
+        select person_key, occurred_at, event_id, channel
+        from core.touchpoints
+        where occurred_at >= %(range_from)s
+        offset 0  -- read once and hashed, not looked up again person by person
+    ) as t
+    join persons m on m.core_key = t.person_key
+    where m.since >= %(range_from)s and t.occurred_at >= m.since
 ),
 
-events as (
-    select t.person_key, k.conversion_type, t.occurred_at, t.event_id, t.channel
-    from touches t
-    cross join markov_journey_types k
-    union all
-    select m.person_key, c.conversion_type, c.occurred_at, null, null
+conversions as (
+    select m.person_key, c.conversion_type, c.occurred_at
     from persons m
     cross join lateral (
         select c.conversion_type collate "C" as conversion_type, c.occurred_at
@@ -81,6 +91,26 @@ events as (
         where c.person_key = m.core_key and c.occurred_at >= m.since
         offset 0
     ) as c
+    where m.since < %(range_from)s
+    union all
+    select m.person_key, c.conversion_type collate "C", c.occurred_at
+    from (
+        select person_key, conversion_type, occurred_at
+        from core.conversions
+        where occurred_at >= %(range_from)s
+        offset 0
+    ) as c
+    join persons m on m.core_key = c.person_key
+    where m.since >= %(range_from)s and c.occurred_at >= m.since
+),
+
+events as (
+    select t.person_key, k.conversion_type, t.occurred_at, t.event_id, t.channel
+    from touches t
+    cross join markov_journey_types k
+    union all
+    select c.person_key, c.conversion_type, c.occurred_at, null, null
+    from conversions c
     where c.conversion_type in (select conversion_type from markov_journey_types)
 ),
 

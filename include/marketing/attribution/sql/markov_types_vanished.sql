@@ -3,7 +3,9 @@
 -- how many types went.
 with vanished as (
     delete from marts.markov_types k
-    where not exists (select from core.conversions c where c.conversion_type = k.conversion_type)
+    -- a scan per fitted type that stops at its first conversion (`offset 0` keeps it from
+    -- becoming an anti-join, which hashed every conversion of the history: 1.6 s a run)
+    where not exists (select from core.conversions c where c.conversion_type = k.conversion_type offset 0)
     returning k.conversion_type
 ),
 
