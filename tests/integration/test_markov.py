@@ -220,6 +220,39 @@ def test_late_touches_splice_into_a_stored_journey_and_equal_a_full_rebuild(db):
     assert_same_marts(incremental, marts(db))
 
 
+@pytest.mark.parametrize("late", ["a conversion with no touch", "a touch repeating its journey's channel",
+                                  "the first rows restated away"])
+def test_period_all_shows_the_first_day_of_the_data_after_late_rows_that_change_no_journey(db, late):
+    """Rule 12 (`all`: the first day of the data) after incremental loads (rule 13): a late row
+    earlier than everything moves the first day without a refit, and so does losing the first rows."""
+    from .attribution_fixtures import assert_same_marts, marts
+
+    params = AttributionParams(markov_period="all")
+    journeys(db, "AB")
+    with db, db.cursor() as cur:
+        add_touch(cur, "n-a", T0 - 2 * HOUR, "u:n", "A")  # a null journey: A
+        if late == "the first rows restated away":
+            add_conversion(cur, "early", T0 - timedelta(days=40), "u:z", 5)  # no touch: changes no fit
+    run_attribution(db, params)
+    first = T0.date() - timedelta(days=40) if late == "the first rows restated away" else T0.date()
+    assert {start for (start,) in query(db, "select period_start from marts.markov_removal_effects")} == {first}
+    with db, db.cursor() as cur:
+        if late == "a conversion with no touch":
+            add_conversion(cur, "early", T0 - timedelta(days=40), "u:z", 5)
+        elif late == "a touch repeating its journey's channel":
+            add_touch(cur, "n-a0", T0 - timedelta(days=40), "u:n", "A")  # A, A: the same transitions
+        else:
+            cur.execute("delete from core.conversions where conversion_id = 'early'")
+            cur.execute("insert into ops.attribution_queue (kind, key, file_id) values ('conversion', 'early', 1)")
+    summary = run_attribution(db, params)
+    assert summary.mode == "incremental"
+    moved = T0.date() if late == "the first rows restated away" else T0.date() - timedelta(days=40)
+    assert {start for (start,) in query(db, "select period_start from marts.markov_removal_effects")} == {moved}
+    incremental = marts(db)
+    run_attribution(db, params, full_rebuild=True)
+    assert_same_marts(incremental, marts(db))
+
+
 # ---- the cross-check: an independent exact solve in numpy ------------------------------------
 
 CHANNELS = ["Paid Search", "Email", "Organic Search", "Referral", "Direct"]

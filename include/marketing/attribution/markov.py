@@ -174,7 +174,7 @@ def after_paths(cur, params: AttributionParams, binds: dict, paths: sql.Identifi
     cur.execute("truncate markov_journey_types")
     cur.execute(SQL("markov_types_new"), binds)
     if cur.rowcount:
-        cur.execute(SQL("markov_journeys"), binds)  # every slice
+        _journeys(cur, sql.Identifier("marts", "attribution_paths"), binds)  # every slice
     _store_journeys(cur)
     refit(cur, params, binds, all_dates=False)
 
@@ -200,7 +200,16 @@ def build_slice(cur, binds: dict, table: sql.Identifier, slice_: int, slice_coun
     all in the person's slice), into the run's (or the slice session's) work tables."""
     cur.execute("insert into markov_journey_types " + _TYPES + " on conflict do nothing", binds)
     converting_changes(cur, table, 1, {**binds, "all_dates": True})
-    cur.execute(SQL("markov_journeys"), {**binds, "slice": slice_, "slice_count": slice_count})
+    _journeys(cur, table, {**binds, "slice": slice_, "slice_count": slice_count})
+
+
+def _journeys(cur, paths: sql.Identifier, binds: dict) -> None:
+    """The non-converting journeys of the persons of `binds`' slice (every slice: None), for the
+    types of markov_journey_types, from their touches that the path rows in the table `paths`
+    do not name (sql/markov_journeys.sql)."""
+    cur.execute(sql.SQL("create temp view markov_slice_paths as select * from {}").format(paths))
+    cur.execute(SQL("markov_journeys"), binds)
+    cur.execute("drop view markov_slice_paths")
 
 
 def rebuild(cur, params: AttributionParams, binds: dict) -> None:
@@ -255,11 +264,19 @@ def refit(cur, params: AttributionParams, binds: dict, *, all_dates: bool) -> No
     cur.execute("select distinct conversion_type, period_start from markov_changes"
                 " union select distinct conversion_type, period_start from markov_path_changes")
     fits = cur.fetchall()
+    # Period `all`: the removal effects show the first day of the data as their period_start
+    # (rule 12). A late row can move that day without changing any journey (a conversion with no
+    # touch, a touch that repeats its journey's channel), and so without a refit: every run
+    # checks it, and moves the rows it does not refit to it.
+    first_day = _first_day(cur, params, shown=not all_dates) if params.markov_period == "all" else None
     if fits:
         execute_values(cur, "create temp table markov_refit on commit drop as"
                             " select * from (values %s) as f (conversion_type, period_start)", fits)
-        _write_fits(cur, params, fits)
+        _write_fits(cur, fits, first_day)
         cur.execute("drop table markov_refit")
+    if first_day is not None and not all_dates:
+        cur.execute("update marts.markov_removal_effects set period_start = %s where period_start <> %s",
+                    (first_day, first_day))
     all_dates = all_dates or (params.markov_period == "all" and bool(fits))
     if not all_dates:
         if fits:
@@ -279,8 +296,9 @@ def refit(cur, params: AttributionParams, binds: dict, *, all_dates: bool) -> No
     restate(cur, binds, all_dates=all_dates)
 
 
-def _write_fits(cur, params: AttributionParams, fits: list[tuple]) -> None:
-    """Solve each fit of markov_refit; write its removal effects and its path keys' weights."""
+def _write_fits(cur, fits: list[tuple], first_day: datetime.date | None) -> None:
+    """Solve each fit of markov_refit; write its removal effects and its path keys' weights.
+    `first_day`: the period_start they show (period `all`); None: their period's first day."""
     cur.execute("select r.conversion_type, r.period_start, t.from_state, t.to_state, t.journeys"
                 " from markov_refit r join marts.markov_transitions t using (conversion_type, period_start)")
     counts: dict[tuple, dict] = defaultdict(dict)
@@ -298,7 +316,6 @@ def _write_fits(cur, params: AttributionParams, fits: list[tuple]) -> None:
     cur.execute("delete from marts.markov_removal_effects e using markov_refit r"
                 " where e.conversion_type = r.conversion_type and e.fit_start = r.period_start")
     effect_rows, weight_rows = [], []
-    first_day = None
     for fit in fits:
         fit_counts = counts.get(fit, {})
         if not fit_counts:
@@ -310,12 +327,7 @@ def _write_fits(cur, params: AttributionParams, fits: list[tuple]) -> None:
         converting = sum(n for (_, target), n in fit_counts.items() if target == CONVERSION)
         nulls = sum(n for (_, target), n in fit_counts.items() if target == NULL)
         total = sum(effects.values())
-        if params.markov_period == "all":
-            if first_day is None:
-                first_day = _first_day(cur, params)
-            shown = first_day
-        else:
-            shown = start
+        shown = start if first_day is None else first_day
         for channel, effect in sorted(effects.items()):
             effect_rows.append((shown, kind, channel, effect, effect / total if total > 0 else 0.0,
                                 converting, nulls, p, start))
@@ -341,11 +353,28 @@ def _copy_text(value) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _first_day(cur, params: AttributionParams) -> datetime.date:
-    """The first day of the data (period `all`): of the first touch or conversion."""
-    cur.execute(
-        "select (least((select min(occurred_at) from core.touchpoints), (select min(occurred_at) from core.conversions))"
-        " at time zone %s)::date", (params.reporting_timezone,))
+def _first_day(cur, params: AttributionParams, *, shown: bool) -> datetime.date | None:
+    """The first day of the data (period `all`): of the first touch or conversion.
+
+    With `shown`, the rows up to the end of the first day the removal effects show now are
+    searched first: on the touches' time index (BRIN) those are a few ranges of the table, where
+    the minimum over all 5M touches is a scan of them. Only when no row is left there (the first
+    ones restated away) is everything searched."""
+    minimum = ("select (least((select min(occurred_at) from core.touchpoints {where}),"
+               " (select min(occurred_at) from core.conversions {where})) at time zone %(zone)s)::date")
+    before = None
+    if shown:
+        cur.execute("select min(period_start) from marts.markov_removal_effects")
+        before = cur.fetchone()[0]
+    values = {"zone": params.reporting_timezone, "before": before}
+    if before is not None:
+        # The end of that day in the reporting time zone: the start of the next.
+        cur.execute(minimum.format(where="where occurred_at < ((%(before)s::date + 1)::timestamp at time zone %(zone)s)"),
+                    values)
+        day = cur.fetchone()[0]
+        if day is not None:
+            return day
+    cur.execute(minimum.format(where=""), values)
     return cur.fetchone()[0]
 
 
